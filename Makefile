@@ -13,7 +13,7 @@ QUESTION ?= 藁城区完成了多少户厕所改造？
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install model index run test test-fast lint bench clean
+.PHONY: install model index run serve test test-fast lint bench browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ index: $(INDEX_DIR)/CURRENT
 
 run: index
 	$(QA) ask "$(QUESTION)" --index-dir $(INDEX_DIR) --top-k 3
+
+# The chat page and JSON API at http://127.0.0.1:8000 (QA_HOST, QA_PORT, QA_WORKERS, QA_THREADS).
+serve: index
+	$(QA) serve
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
 lint: install
 	$(VENV)/bin/ruff check qa_service tests benchmarks

@@ -1,10 +1,15 @@
-"""Retrieval quality on CMRC 2018: paragraph-level Recall@1/5/10, MRR@10, answer-in-top-5.
+"""Retrieval and answer quality: CMRC 2018 dev and trial, and the bulletin questions.
 
-Each CMRC paragraph becomes one corpus file (title as front matter), indexed with the
-product's own ingestion, chunking, encoder and index; every question is asked through the
-product's Retriever. The dataset is read from ../shared at run time, never copied.
+CMRC: each paragraph becomes one corpus file (its title as front matter), indexed with
+the product's own ingestion, chunking, encoder and index; every question is asked
+through the product's Retriever in each mode. Reported side by side: paragraph-level
+Recall@1/5/10 and MRR@10, answer-in-top-5, AnswerSentence@1 and answer in the top-3
+highlights, with two baselines for the answer sentence, and query times. On dev, the
+not-found curve: each question is asked once with its paragraph (answerable) and once
+with it taken out of the results (unanswerable). Datasets are read from ../shared.
 
-    python benchmarks/retrieval.py [--dataset dev|trial] [--limit N]
+    python benchmarks/retrieval.py [--datasets dev,trial,bulletins] [--limit N]
+                                   [--index-cache DIR] [--write-calibration]
 """
 
 from __future__ import annotations
@@ -17,16 +22,22 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qa_service.chunking import split_sentences  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
-from qa_service.encoder import load_encoder  # noqa: E402
-from qa_service.index_build import build_index  # noqa: E402
-from qa_service.retrieval import Retriever, load_index  # noqa: E402
+from qa_service.encoder import Encoder, load_encoder  # noqa: E402
+from qa_service.index_build import CALIBRATION_FILE, build_index  # noqa: E402
+from qa_service.lexical import tokenize  # noqa: E402
+from qa_service.retrieval import Retriever, load_index, normalize_question  # noqa: E402
+from qa_service.search import MODES, Hit  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets" / "cmrc2018"
-SEARCH_DEPTH = 30  # chunks fetched so that 10 distinct paragraphs remain after merging
+BULLETIN_QUESTIONS = ROOT / "benchmarks" / "bulletin_questions.jsonl"
+TARGET_KEEP_ANSWERABLE = 0.95
 
 
 def load_cmrc(name: str, limit: int | None) -> tuple[dict[str, tuple[str, str]], list[dict]]:
@@ -46,66 +57,198 @@ def load_cmrc(name: str, limit: int | None) -> tuple[dict[str, tuple[str, str]],
     return paragraphs, questions
 
 
-def write_corpus(folder: Path, paragraphs: dict[str, tuple[str, str]]) -> None:
-    folder.mkdir(parents=True)
-    for pid, (title, context) in paragraphs.items():
-        safe_title = title.replace("\n", " ")
-        (folder / f"{pid}.txt").write_text(f"---\ntitle: {safe_title}\n---\n{context}\n", encoding="utf-8")
+def build_or_reuse(name: str, paragraphs: dict[str, tuple[str, str]], encoder: Encoder,
+                   cache: Path) -> tuple[Retriever, str]:
+    corpus, index_dir = cache / f"{name}-corpus", cache / f"{name}-index"
+    if not (index_dir / "CURRENT").exists():
+        corpus.mkdir(parents=True, exist_ok=True)
+        for pid, (title, context) in paragraphs.items():
+            text = f"---\ntitle: {title.replace(chr(10), ' ')}\n---\n{context}\n"
+            (corpus / f"{pid}.txt").write_text(text, encoding="utf-8")
+        summary = build_index(Settings.from_env(corpus_dir=corpus, index_dir=index_dir), encoder,
+                              show_progress=sys.stderr.isatty())
+        build = (f"build: {summary.chunks} chunks in {summary.seconds:.1f}s "
+                 f"({summary.embed_seconds:.1f}s embedding chunks and sentences)")
+    else:
+        build = f"build: reused {index_dir}"
+    return Retriever(load_index(index_dir), encoder), build
 
 
-def evaluate(retriever: Retriever, questions: list[dict]) -> dict[str, float]:
-    hits = {1: 0, 5: 0, 10: 0}
-    reciprocal = 0.0
-    answer_in_top5 = 0
-    latencies = []
+def ranked_paragraphs(hits: list[Hit]) -> list[str]:
+    ranked: list[str] = []
+    for hit in hits:
+        pid = Path(hit.chunk.source).stem
+        if pid not in ranked:
+            ranked.append(pid)
+    return ranked
+
+
+def baseline_sentences(question: str, hit: Hit) -> tuple[str, str]:
+    """(first sentence, sentence sharing most character bigrams) of the top passage."""
+    text = hit.chunk.text
+    sentences = [text[a:b] for a, b in split_sentences(text)] or [text]
+    q = {t for t in tokenize(question) if len(t) == 2}
+    shared = max(sentences, key=lambda s: len(q & {t for t in tokenize(s) if len(t) == 2}))
+    return sentences[0], shared
+
+
+def contains(text: str | None, answers: list[str]) -> bool:
+    return bool(text) and any(a in text for a in answers)  # type: ignore[operator]
+
+
+def evaluate_cmrc(retriever: Retriever, questions: list[dict], calibrate: bool) -> dict:
+    stats: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
+    answerable: list[float] = []
+    unanswerable: list[float] = []
+
+    def add(mode: str, key: str, value: float) -> None:
+        stats[mode].setdefault(key, []).append(value)
+
     for q in questions:
+        query = normalize_question(q["question"])
         started = time.perf_counter()
-        passages = retriever.ask(q["question"], top_k=SEARCH_DEPTH)["passages"]
-        latencies.append((time.perf_counter() - started) * 1000)
-        ranked: list[str] = []
-        for p in passages:
-            pid = Path(p["article"]["source"]).stem
-            if pid not in ranked:
-                ranked.append(pid)
-        for k in hits:
-            hits[k] += q["paragraph"] in ranked[:k]
-        if q["paragraph"] in ranked[:10]:
-            reciprocal += 1 / (ranked.index(q["paragraph"]) + 1)
-        top5_text = "".join(p["text"] for p in passages[:5])
-        answer_in_top5 += any(a in top5_text for a in q["answers"])
-    n = len(questions)
-    return {"recall@1": hits[1] / n, "recall@5": hits[5] / n, "recall@10": hits[10] / n,
-            "mrr@10": reciprocal / n, "answer_in_top5": answer_in_top5 / n,
-            "query_ms_p50": statistics.median(latencies),
-            "query_ms_p95": sorted(latencies)[int(0.95 * (n - 1))]}
+        vector = retriever.encoder.encode_queries([query])[0]
+        encode_ms = (time.perf_counter() - started) * 1000
+        for mode in MODES:
+            started = time.perf_counter()
+            outcome = retriever.run(query, mode, vector=vector)
+            add(mode, "ms", encode_ms + (time.perf_counter() - started) * 1000)
+            ranked = ranked_paragraphs(outcome.hits)
+            for k in (1, 5, 10):
+                add(mode, f"recall@{k}", q["paragraph"] in ranked[:k])
+            rank = ranked.index(q["paragraph"]) + 1 if q["paragraph"] in ranked[:10] else 0
+            add(mode, "mrr@10", 1 / rank if rank else 0.0)
+            top5 = "".join(h.chunk.text for h in outcome.hits[:5])
+            add(mode, "answer_in_top5", contains(top5, q["answers"]))
+            add(mode, "answer_sentence@1", contains(outcome.answer.text if outcome.answer else None,
+                                                    q["answers"]))
+            add(mode, "answer_in_top3_highlights",
+                any(contains(s.text if s else None, q["answers"]) for s in outcome.best[:3]))
+            if outcome.hits:
+                first, shared = baseline_sentences(query, outcome.hits[0])
+                add(mode, "baseline_first_sentence", contains(first, q["answers"]))
+                add(mode, "baseline_shared_bigrams", contains(shared, q["answers"]))
+            if mode == "hybrid" and calibrate:
+                answerable.append(outcome.confidence)
+                gold = q["paragraph"]
+                removed = retriever.run(query, mode, vector=vector,
+                                        keep=lambda h, gold=gold: Path(h.chunk.source).stem != gold)
+                unanswerable.append(removed.confidence)
+    result: dict = {mode: {k: float(np.mean(v)) for k, v in values.items() if k != "ms"}
+                    for mode, values in stats.items()}
+    for mode in MODES:
+        result[mode]["ms_p50"] = statistics.median(stats[mode]["ms"])
+    if calibrate:
+        result["calibration"] = {"answerable": answerable, "unanswerable": unanswerable}
+    return result
+
+
+def print_modes(title: str, build: str, n_paragraphs: int, n_questions: int, result: dict) -> None:
+    print(f"\n## {title}: {n_paragraphs} paragraphs, {n_questions} questions; {build}")
+    print("| mode | Recall@1 | Recall@5 | Recall@10 | MRR@10 | answer in top-5 | AnswerSentence@1 "
+          "| answer in top-3 highlights | query p50 ms (incl. encode) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for mode in MODES:
+        m = result[mode]
+        print(f"| {mode} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | "
+              f"{m['mrr@10']:.3f} | {m['answer_in_top5']:.3f} | {m['answer_sentence@1']:.3f} | "
+              f"{m['answer_in_top3_highlights']:.3f} | {m['ms_p50']:.1f} |")
+    h = result["hybrid"]
+    print(f"answer-sentence baselines on the hybrid top passage: first sentence "
+          f"{h['baseline_first_sentence']:.3f}, most shared character bigrams "
+          f"{h['baseline_shared_bigrams']:.3f}; ours {h['answer_sentence@1']:.3f}")
+
+
+def print_calibration(curve: dict) -> float:
+    pos, neg = np.array(curve["answerable"]), np.array(curve["unanswerable"])
+    print("\nnot-found curve (hybrid, confidence = best answer-sentence cosine):")
+    print("| threshold | answerable kept | unanswerable rejected |")
+    print("|---|---|---|")
+    for t in np.quantile(np.concatenate([pos, neg]), np.linspace(0.05, 0.95, 10)):
+        print(f"| {t:.4f} | {(pos >= t).mean():.3f} | {(neg < t).mean():.3f} |")
+    chosen = float(np.quantile(pos, 1 - TARGET_KEEP_ANSWERABLE))
+    print(f"chosen: {chosen:.4f} keeps {(pos >= chosen).mean():.3f} of answerable questions "
+          f"and rejects {(neg < chosen).mean():.3f} of unanswerable ones")
+    return chosen
+
+
+def evaluate_bulletins(encoder: Encoder, cache: Path) -> None:
+    index_dir = cache / "bulletins-index"
+    build_index(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=index_dir), encoder)
+    retriever = Retriever(load_index(index_dir), encoder)
+    rows = [json.loads(line) for line in BULLETIN_QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
+    at1 = top3 = answerable = not_found_ok = unanswerable = kept = 0
+    followups = followups_ok = 0
+    latencies = []
+    misses = []
+    for row in rows:
+        result = retriever.ask(row["question"], top_k=5, history=row.get("history"))
+        latencies.append(result["took_ms"])
+        expected = row["answer"]
+        if expected is None:
+            unanswerable += 1
+            not_found_ok += not result["found"]
+            if result["found"]:
+                misses.append(f"  found an answer for an unanswerable question: {row['question']}")
+            continue
+        answerable += 1
+        texts = [p["text"] for p in result["passages"]]
+        hit1 = bool(texts) and expected in texts[0]
+        at1 += hit1
+        top3 += any(expected in t for t in texts[:3])
+        kept += result["found"]
+        if row.get("history"):
+            followups += 1
+            followups_ok += hit1
+        if not hit1:
+            misses.append(f"  not at 1: {row['question']} (expected {expected})")
+    print(f"\n## bulletin questions ({BULLETIN_QUESTIONS.name}): {len(rows)} questions, "
+          f"{answerable} answerable, {unanswerable} without an answer in the corpus")
+    print("| answer at 1 | answer in top 3 | answerable kept found | unanswerable rejected "
+          "| follow-ups at 1 | p50 ms |")
+    print("|---|---|---|---|---|---|")
+    print(f"| {at1 / answerable:.3f} | {top3 / answerable:.3f} | {kept / answerable:.3f} | "
+          f"{not_found_ok / max(unanswerable, 1):.3f} | {followups_ok}/{followups} | "
+          f"{statistics.median(latencies):.1f} |")
+    print("\n".join(misses))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["dev", "trial"], default="dev")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N paragraphs")
+    parser.add_argument("--datasets", default="dev,trial,bulletins")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N CMRC paragraphs")
+    parser.add_argument("--index-cache", type=Path, default=None,
+                        help="keep built CMRC indexes here and reuse them on the next run")
+    parser.add_argument("--write-calibration", action="store_true",
+                        help="store the chosen not-found threshold for this model")
     args = parser.parse_args()
 
-    paragraphs, questions = load_cmrc(args.dataset, args.limit)
     settings = Settings.from_env()
     encoder = load_encoder(settings.model, settings.model_cache)
+    print(f"model {encoder.name}")
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus"
-        write_corpus(corpus, paragraphs)
-        run_settings = Settings.from_env(corpus_dir=corpus, index_dir=Path(tmp) / "index")
-        summary = build_index(run_settings, encoder, show_progress=sys.stderr.isatty())
-        retriever = Retriever(load_index(run_settings.index_dir), encoder)
-        metrics = evaluate(retriever, questions)
-
-    print(f"CMRC 2018 {args.dataset}: {len(paragraphs)} paragraphs -> {summary.chunks} chunks, "
-          f"{len(questions)} questions, model {encoder.name}")
-    print(f"build: {summary.seconds:.1f}s total, {summary.embed_seconds:.1f}s embedding "
-          f"({summary.chunks / max(summary.embed_seconds, 1e-9):.1f} chunks/s)")
-    print("| method | Recall@1 | Recall@5 | Recall@10 | MRR@10 | answer in top-5 | query p50 ms | p95 ms |")
-    print("|---|---|---|---|---|---|---|---|")
-    m = metrics
-    print(f"| dense | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['mrr@10']:.3f} "
-          f"| {m['answer_in_top5']:.3f} | {m['query_ms_p50']:.1f} | {m['query_ms_p95']:.1f} |")
+        cache = args.index_cache or Path(tmp)
+        for name in args.datasets.split(","):
+            if name == "bulletins":
+                evaluate_bulletins(encoder, Path(tmp))
+                continue
+            paragraphs, questions = load_cmrc(name, args.limit)
+            tag = f"{name}-{args.limit}" if args.limit else name
+            retriever, build = build_or_reuse(tag, paragraphs, encoder, cache)
+            result = evaluate_cmrc(retriever, questions, calibrate=name == "dev")
+            print_modes(f"CMRC 2018 {name}", build, len(paragraphs), len(questions), result)
+            if "calibration" in result:
+                chosen = print_calibration(result["calibration"])
+                if args.write_calibration:
+                    table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+                    table[encoder.name] = {
+                        "min_confidence": round(chosen, 4),
+                        "source": f"benchmarks/retrieval.py on CMRC 2018 {tag}: keeps "
+                                  f"{TARGET_KEEP_ANSWERABLE:.0%} of answerable questions",
+                    }
+                    CALIBRATION_FILE.write_text(json.dumps(table, ensure_ascii=False, indent=2) + "\n",
+                                                encoding="utf-8")
+                    print(f"wrote {CALIBRATION_FILE}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,21 @@ CREATE TABLE chunks (
     char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX chunks_by_article ON chunks(article_id);
+CREATE TABLE sentences (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, paragraph INTEGER NOT NULL,
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL
+);
+CREATE INDEX sentences_by_article ON sentences(article_id, char_start);
 """
+
+
+@dataclass(frozen=True)
+class SentenceSpan:
+    id: int
+    article_id: str
+    paragraph: int
+    char_start: int
+    char_end: int
 
 
 @dataclass(frozen=True)
@@ -43,7 +57,8 @@ class StoredChunk:
     text: str
 
 
-def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[int, Chunk]]) -> None:
+def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[int, Chunk]],
+                      sentences: list[SentenceSpan]) -> None:
     """Write a new store at ``path`` (which must not exist yet)."""
     conn = sqlite3.connect(path)
     try:
@@ -58,6 +73,10 @@ def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[in
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(cid, c.article_id, c.ordinal, c.paragraph, c.paragraph_end, c.char_start,
               c.char_end, c.text) for cid, c in chunks],
+        )
+        conn.executemany(
+            "INSERT INTO sentences VALUES (?, ?, ?, ?, ?)",
+            [(s.id, s.article_id, s.paragraph, s.char_start, s.char_end) for s in sentences],
         )
         conn.commit()
     finally:
@@ -96,6 +115,24 @@ class ChunkStore:
             [int(i) for i in ids],
         ).fetchall()
         return {row[0]: StoredChunk(*row) for row in rows}
+
+    def sentences_within(self, article_id: str, start: int, end: int) -> list[SentenceSpan]:
+        rows = self._conn().execute(
+            "SELECT id, article_id, paragraph, char_start, char_end FROM sentences"
+            " WHERE article_id = ? AND char_start >= ? AND char_end <= ? ORDER BY char_start",
+            (article_id, start, end),
+        ).fetchall()
+        return [SentenceSpan(*row) for row in rows]
+
+    def list_articles(self, offset: int, limit: int) -> list[dict]:
+        rows = self._conn().execute(
+            "SELECT a.id, a.title, a.source, a.date, a.paragraphs,"
+            " (SELECT count(*) FROM chunks c WHERE c.article_id = a.id)"
+            " FROM articles a ORDER BY a.source, a.rowid LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        return [{"id": r[0], "title": r[1], "source": r[2], "date": r[3],
+                 "paragraphs": len(json.loads(r[4])), "chunks": r[5]} for r in rows]
 
     def get_article(self, article_id: str) -> Article | None:
         row = self._conn().execute(

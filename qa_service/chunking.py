@@ -100,14 +100,24 @@ def _split_long(text: str, span: tuple[int, int], max_chars: int) -> list[tuple[
     return pieces
 
 
+def sentence_units(article: Article, max_chars: int) -> list[tuple[int, int, int]]:
+    """(start, end, paragraph index) of every sentence, over-long ones cut to max_chars.
+
+    Chunks are packed from these units, so every chunk holds whole units; the answer
+    sentence is chosen among them.
+    """
+    units: list[tuple[int, int, int]] = []
+    for para in article.paragraphs:
+        for span in split_sentences(article.text, para.start, para.end):
+            for piece in _split_long(article.text, span, max_chars):
+                units.append((piece[0], piece[1], para.index))
+    return units
+
+
 def chunk_article(article: Article, settings: ChunkingSettings | None = None) -> list[Chunk]:
     settings = settings or ChunkingSettings()
     text = article.text
-    units: list[tuple[int, int, int]] = []  # (start, end, paragraph index)
-    for para in article.paragraphs:
-        for span in split_sentences(text, para.start, para.end):
-            for piece in _split_long(text, span, settings.max_chars):
-                units.append((piece[0], piece[1], para.index))
+    units = sentence_units(article, settings.max_chars)
 
     chunks: list[Chunk] = []
     current: list[tuple[int, int, int]] = []

@@ -95,10 +95,14 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, index_dir: Pat
 @index_options
 @click.option("--top-k", "-k", envvar="QA_TOP_K", type=click.IntRange(1, 100), default=5,
               show_default=True, show_envvar=True)
+@click.option("--history", multiple=True, metavar="QUESTION",
+              help="An earlier question of the conversation (repeat, oldest first).")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid",
+              show_default=True, help="Retrieval method.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @reports_errors
 def ask(question: str, model: str, model_cache: Path | None, index_dir: Path, top_k: int,
-        as_json: bool) -> None:
+        history: tuple[str, ...], mode: str, as_json: bool) -> None:
     """Ask QUESTION; with QUESTION '-', read one question per line and write JSON lines."""
     from .encoder import load_encoder
     from .retrieval import QuestionError, Retriever, load_index
@@ -110,12 +114,12 @@ def ask(question: str, model: str, model_cache: Path | None, index_dir: Path, to
         for line in sys.stdin:
             line = line.rstrip("\n")
             try:
-                result = retriever.ask(line, top_k)
+                result = retriever.ask(line, top_k, list(history), mode)  # type: ignore[arg-type]
             except QuestionError as exc:
                 result = {"question": line, "error": str(exc), "passages": []}
             click.echo(json.dumps(result, ensure_ascii=False))
         return
-    result = retriever.ask(question, top_k)
+    result = retriever.ask(question, top_k, list(history), mode)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -124,8 +128,13 @@ def ask(question: str, model: str, model_cache: Path | None, index_dir: Path, to
 
 def format_answer(result: dict) -> str:
     lines = [f"问题 / question: {result['question']}  ({result['took_ms']:.0f} ms)"]
+    answer = result.get("answer")
+    if result.get("found") and answer:
+        lines.append(f"答案 / answer: {answer['text']}  [{answer['passage_rank']}]")
+    else:
+        lines.append(f"{result.get('message') or '没有找到 / nothing found'}")
     if not result["passages"]:
-        lines.append("没有找到相关段落 / nothing found")
+        lines.append("没有找到相关段落 / no passages")
     for p in result["passages"]:
         article = p["article"]
         lines.append(f"[{p['rank']}] {p['score']:.3f}  《{article['title']}》 {article['source']}"
@@ -133,6 +142,28 @@ def format_answer(result: dict) -> str:
         # Chinese characters are two columns wide: 40 of them fill an 80-column terminal.
         lines.append(textwrap.indent(textwrap.fill(p["text"], width=40), "    "))
     return "\n".join(lines)
+
+
+@main.command()
+@click.option("--host", envvar="QA_HOST", default="127.0.0.1", show_default=True, show_envvar=True)
+@click.option("--port", envvar="QA_PORT", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              show_envvar=True)
+@click.option("--workers", envvar="QA_WORKERS", type=click.IntRange(1, 64), default=2, show_default=True,
+              show_envvar=True, help="gunicorn worker processes (each loads the model).")
+@click.option("--threads", envvar="QA_THREADS", type=click.IntRange(1, 64), default=4, show_default=True,
+              show_envvar=True, help="Request threads per worker.")
+@click.option("--debug", is_flag=True, help="Flask's development server with reloading, not gunicorn.")
+@reports_errors
+def serve(host: str, port: int, workers: int, threads: int, debug: bool) -> None:
+    """Serve the chat page and the JSON API (index dir, model: QA_INDEX_DIR, QA_MODEL)."""
+    if debug:
+        from .app import create_app
+
+        create_app().run(host=host, port=port, debug=True)
+        return
+    from .server import serve as run_gunicorn
+
+    run_gunicorn(host, port, workers, threads)
 
 
 @main.command("model")

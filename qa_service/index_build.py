@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from . import generations
-from .chunk_store import write_chunk_store
-from .chunking import Chunk, chunk_article, embedding_text
+from .chunk_store import SentenceSpan, write_chunk_store
+from .chunking import Chunk, chunk_article, embedding_text, sentence_units
 from .config import Settings
 from .encoder import Encoder
 from .ingest import SkippedFile, read_corpus
+from .lexical import LexicalIndex
 from .vector_index import create_vector_index
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.sqlite"
+LEXICAL = "lexical"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
 class BuildError(RuntimeError):
@@ -69,14 +74,20 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
 
         titles = {a.id: a.title for a in corpus.articles}
         chunks: list[Chunk] = [c for a in corpus.articles for c in chunk_article(a, settings.chunking)]
+        sentences = [
+            SentenceSpan(0, a.id, paragraph, start, end)
+            for a in corpus.articles
+            for start, end, paragraph in sentence_units(a, settings.chunking.max_chars)
+        ]
+        sentences = [replace(s, id=i) for i, s in enumerate(sentences)]
+        texts_by_article = {a.id: a.text for a in corpus.articles}
         embed_started = time.perf_counter()
-        vectors = encoder.encode_passages(
-            [embedding_text(titles[c.article_id], c.text) for c in chunks],
-            batch_size=settings.batch_size, show_progress=show_progress,
-        )
+        passage_texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
+        vectors = _encode(encoder, passage_texts, settings, show_progress, "chunks")
+        sentence_vectors = _encode(
+            encoder, [texts_by_article[s.article_id][s.char_start : s.char_end] for s in sentences],
+            settings, show_progress, "sentences")
         embed_seconds = time.perf_counter() - embed_started
-        if vectors.shape != (len(chunks), encoder.dimension) or not np.isfinite(vectors).all():
-            raise BuildError(f"encoder {encoder.name} returned unusable vectors {vectors.shape}")
 
         staging = generations.new_staging_dir(index_dir)
         try:
@@ -84,8 +95,11 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
             index = create_vector_index("flat", encoder.dimension)
             index.add(ids, vectors)
             index.save(staging / VECTORS)
+            # fp16 halves the file; cosines between unit vectors lose nothing that matters.
+            np.save(staging / SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
+            LexicalIndex.build(ids, passage_texts).save(staging / LEXICAL)
             numbered = list(zip(ids.tolist(), chunks, strict=True))
-            write_chunk_store(staging / CHUNKS, corpus.articles, numbered)
+            write_chunk_store(staging / CHUNKS, corpus.articles, numbered, sentences)
             summary = BuildSummary(
                 generation="", files=len(corpus.files), articles=len(corpus.articles),
                 chunks=len(chunks), skipped_files=[_skip(s) for s in corpus.skipped],
@@ -95,14 +109,18 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
                 "format_version": FORMAT_VERSION,
                 "model": {"name": encoder.name, "dimension": encoder.dimension},
                 "vector_index": {"kind": index.kind, "file": VECTORS},
+                "lexical_index": {"kind": "bm25s", "dir": LEXICAL},
+                "sentence_vectors": SENTENCE_VECTORS,
                 "chunk_store": CHUNKS,
                 "chunking": settings.chunking.fingerprint(),
+                "calibration": calibration_for(encoder.name),
                 "counts": {"files": summary.files, "articles": summary.articles,
-                           "chunks": summary.chunks, "skipped_files": len(corpus.skipped)},
+                           "chunks": summary.chunks, "sentences": len(sentences),
+                           "skipped_files": len(corpus.skipped)},
                 "corpus_files": corpus.files,
                 "skipped_files": summary.skipped_files,
-                "file_sizes": {VECTORS: (staging / VECTORS).stat().st_size,
-                               CHUNKS: (staging / CHUNKS).stat().st_size},
+                "file_sizes": {name: (staging / name).stat().st_size
+                               for name in (VECTORS, CHUNKS, SENTENCE_VECTORS)},
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             # The manifest is written last: a folder without one is never a valid generation.
@@ -115,6 +133,22 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         generations.prune(index_dir, settings.keep_generations)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _encode(encoder: Encoder, texts: list[str], settings: Settings, show_progress: bool,
+            what: str) -> np.ndarray:
+    if show_progress:
+        print(f"embedding {len(texts)} {what}", file=sys.stderr)
+    vectors = encoder.encode_passages(texts, batch_size=settings.batch_size, show_progress=show_progress)
+    if vectors.shape != (len(texts), encoder.dimension) or not np.isfinite(vectors).all():
+        raise BuildError(f"encoder {encoder.name} returned unusable vectors {vectors.shape} for {what}")
+    return vectors
+
+
+def calibration_for(model: str) -> dict:
+    """The not-found threshold measured for ``model`` (benchmarks/retrieval.py), if any."""
+    table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    return dict(table.get(model) or table["default"])
 
 
 def _skip(skipped: SkippedFile) -> dict[str, str]:

@@ -1,126 +1,151 @@
-"""Load a built index generation and answer questions against it."""
+"""Answer a question against a loaded index: passages, the answer sentence, "not found"."""
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import generations
-from .chunk_store import ChunkStore
+from .answer import AnswerSettings, Sentence, best_of, score_sentences
 from .encoder import Encoder
-from .index_build import FORMAT_VERSION, MANIFEST, read_manifest
-from .vector_index import FaissFlatIndex, load_vector_index
+from .index_load import (
+    IndexMismatchError,
+    IndexNotReadyError,
+    LoadedIndex,
+    check_model,
+    load_index,
+)
+from .lexical import normalize_text
+from .search import Hit, Mode, SearchSettings, search
 
-FIX_HINT = "run `qa-service index` (or `make index`) to build it"
+__all__ = ["IndexMismatchError", "IndexNotReadyError", "QuestionError", "Retriever", "load_index"]
 
-
-class IndexNotReadyError(RuntimeError):
-    """No usable index: missing, corrupt or from an incompatible version."""
-
-
-class IndexMismatchError(RuntimeError):
-    """The index was built with another model than the one configured."""
+NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
+MAX_HISTORY = 10
 
 
 class QuestionError(ValueError):
     pass
 
 
-@dataclass
-class LoadedIndex:
-    generation: str
-    path: Path
-    manifest: dict
-    vectors: FaissFlatIndex
-    store: ChunkStore
-
-
-def load_index(index_dir: Path) -> LoadedIndex:
-    name = generations.current_generation(index_dir)
-    if name is None:
-        raise IndexNotReadyError(f"no index in {index_dir}: {FIX_HINT}")
-    path = generations.generation_path(index_dir, name)
-    try:
-        manifest = read_manifest(path)
-    except (OSError, ValueError) as exc:
-        raise IndexNotReadyError(
-            f"index {path} has no readable {MANIFEST} ({exc}): {FIX_HINT}") from exc
-    found = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if found != FORMAT_VERSION:
-        raise IndexNotReadyError(
-            f"index {path} has format {found}, this version reads {FORMAT_VERSION}: {FIX_HINT}")
-    try:
-        for file_name, size in manifest["file_sizes"].items():
-            actual = (path / file_name).stat().st_size
-            if actual != size:
-                raise IndexNotReadyError(
-                    f"index file {path / file_name} is {actual} bytes, expected {size} (damaged): {FIX_HINT}")
-        vectors = load_vector_index(manifest["vector_index"]["kind"], path / manifest["vector_index"]["file"])
-        store = ChunkStore(path / manifest["chunk_store"])
-        expected = manifest["counts"]["chunks"]
-    except IndexNotReadyError:
-        raise
-    except Exception as exc:  # FAISS raises RuntimeError, sqlite DatabaseError, KeyError...
-        raise IndexNotReadyError(f"index {path} cannot be loaded ({exc}): {FIX_HINT}") from exc
-    if len(vectors) != expected or store.count_chunks() != expected:
-        raise IndexNotReadyError(
-            f"index {path} is inconsistent ({len(vectors)} vectors, {store.count_chunks()} chunks, "
-            f"manifest says {expected}): {FIX_HINT}")
-    return LoadedIndex(name, path, manifest, vectors, store)
-
-
-def check_model(index: LoadedIndex, encoder: Encoder) -> None:
-    built = index.manifest["model"]
-    if built["name"] != encoder.name or int(built["dimension"]) != encoder.dimension:
-        raise IndexMismatchError(
-            f"index {index.generation} was built with model {built['name']!r} "
-            f"(dimension {built['dimension']}), but the configured model is {encoder.name!r} "
-            f"(dimension {encoder.dimension}). Rebuild with `qa-service index --model {encoder.name}` "
-            f"or set QA_MODEL={built['name']}.")
-
-
 def normalize_question(question: str) -> str:
-    cleaned = re.sub(r"\s+", " ", question.replace("\x00", " ")).strip()
-    if not cleaned:
-        raise QuestionError("the question is empty")
+    """Full-width to ASCII, traditional to simplified, whitespace collapsed."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f]", " ", question)
+    cleaned = re.sub(r"\s+", " ", normalize_text(cleaned, lower=False)).strip()
+    if not re.search(r"[^\W_]", cleaned):
+        raise QuestionError("the question is empty" if not cleaned else
+                            "the question has no words or characters to search for")
     return cleaned
 
 
-class Retriever:
-    """Dense retrieval over one loaded generation with one encoder."""
+@dataclass
+class Outcome:
+    query: str
+    hits: list[Hit]
+    best: list[Sentence | None] = field(default_factory=list)  # per passage
+    answer: Sentence | None = None
+    confidence: float = 0.0
 
-    def __init__(self, index: LoadedIndex, encoder: Encoder) -> None:
+
+class Retriever:
+    def __init__(self, index: LoadedIndex, encoder: Encoder,
+                 search_settings: SearchSettings | None = None,
+                 answer_settings: AnswerSettings | None = None,
+                 followup_margin: float = 0.04) -> None:
         check_model(index, encoder)
         self.index = index
         self.encoder = encoder
+        self.search_settings = search_settings or SearchSettings()
+        self.answer_settings = answer_settings or AnswerSettings()
+        self.followup_margin = followup_margin
 
-    def ask(self, question: str, top_k: int = 5) -> dict:
+    @property
+    def min_confidence(self) -> float:
+        return self.index.min_confidence
+
+    def run(self, query: str, mode: Mode = "hybrid", keep: Callable[[Hit], bool] | None = None,
+            vector: np.ndarray | None = None) -> Outcome:
+        """Search and choose the answer for an already normalised query.
+
+        ``keep`` filters the hits before answering (benchmarks use it to take a
+        question's own paragraph away and make it unanswerable).
+        """
+        if vector is None:
+            vector = self.encoder.encode_queries([query])[0]
+        hits = search(self.index, query, vector, mode, self.search_settings)
+        if keep is not None:
+            hits = [h for h in hits if keep(h)]
+        outcome = Outcome(query, hits)
+        per_passage = score_sentences(self.index, query, vector, hits, self.answer_settings)
+        outcome.best = [best_of(s, h, self.answer_settings) for s, h in zip(per_passage, hits, strict=False)]
+        candidates = [s for s in outcome.best if s is not None]
+        if candidates:
+            outcome.answer = max(candidates, key=lambda s: s.score)
+            # How well the best sentence matches the question: calibrated per model.
+            outcome.confidence = max(s.similarity for s in candidates)
+        return outcome
+
+    def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,
+            mode: Mode = "hybrid") -> dict:
         started = time.perf_counter()
-        text = normalize_question(question)
-        query = self.encoder.encode_queries([text])
-        scores, ids = self.index.vectors.search(np.asarray(query, dtype=np.float32), top_k)
-        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=False) if i >= 0]
-        stored = self.index.store.get_chunks([i for i, _ in hits])
+        query = normalize_question(question)
+        outcome = self.run(query, mode)
+        previous = [h for h in (history or [])[-MAX_HISTORY:] if h and h.strip()]
+        if previous and outcome.confidence < self.min_confidence + self.followup_margin:
+            # An elliptical follow-up ("总投资是多少？") borrows the previous question's
+            # subject, but only when that clearly helps: a self-contained new question
+            # that retrieves well on its own is never rewritten.
+            try:
+                combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode)
+            except QuestionError:
+                combined = None
+            if combined and combined.confidence > outcome.confidence + 0.01:
+                outcome = combined
+        return self._render(question, outcome, top_k, started)
+
+    def _render(self, question: str, outcome: Outcome, top_k: int, started: float) -> dict:
+        found = outcome.answer is not None and outcome.confidence >= self.min_confidence
         passages = []
-        for rank, (chunk_id, score) in enumerate(hits, start=1):
-            chunk = stored[chunk_id]
+        for rank, hit in enumerate(outcome.hits[:top_k], start=1):
+            chunk = hit.chunk
+            best = outcome.best[rank - 1] if rank <= len(outcome.best) else None
             passages.append({
                 "rank": rank,
-                "score": round(score, 4),
+                "score": round(hit.dense if hit.dense is not None else hit.score, 4),
                 "text": chunk.text,
-                "article": {"id": chunk.article_id, "title": chunk.title,
-                            "source": chunk.source, "date": chunk.date},
+                "article": _article(chunk.article_id, chunk.title, chunk.source, chunk.date),
                 "paragraph": chunk.paragraph,
                 "char_start": chunk.char_start,
                 "char_end": chunk.char_end,
+                "highlight": [best.char_start, best.char_end] if best else None,
+                "weak": not found,
             })
+        answer = None
+        if outcome.answer is not None and outcome.answer.passage_rank <= len(passages):
+            a = outcome.answer
+            answer = {
+                "text": a.text,
+                "article": passages[a.passage_rank - 1]["article"],
+                "paragraph": a.paragraph,
+                "char_start": a.char_start,
+                "char_end": a.char_end,
+                "passage_rank": a.passage_rank,
+            }
         return {
             "question": question,
+            "query": outcome.query,
+            "found": found,
+            "message": None if found else NOT_FOUND_MESSAGE,
+            "confidence": round(outcome.confidence, 4),
+            "answer": answer,
             "passages": passages,
             "generation": self.index.generation,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
         }
+
+
+def _article(article_id: str, title: str, source: str, date: str | None) -> dict:
+    return {"id": article_id, "title": title, "source": source, "date": date}

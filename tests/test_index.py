@@ -27,9 +27,12 @@ def test_build_writes_a_generation_with_manifest(
     summary = build_index(settings, fake_encoder)
     assert summary.generation == "gen-000001"
     assert (summary.files, summary.articles, summary.skipped_files) == (2, 3, [])
-    assert summary.chunks == fake_encoder.passages_encoded > 0
     loaded = load_index(settings.index_dir)
     manifest = loaded.manifest
+    # Chunks and sentences are embedded once each at build time.
+    assert summary.chunks + manifest["counts"]["sentences"] == fake_encoder.passages_encoded
+    assert len(loaded.sentence_vectors) == manifest["counts"]["sentences"] > summary.chunks
+    assert len(loaded.lexical) == summary.chunks
     assert manifest["model"] == {"name": "fake-bigram", "dimension": 256}
     assert manifest["counts"]["chunks"] == summary.chunks == len(loaded.vectors)
     assert set(manifest["corpus_files"]) == {"000_84a38a59f6898cf4.txt", "004_9a059b5030db942b.txt"}
@@ -54,12 +57,16 @@ def test_answers_carry_citations_that_point_into_the_article(
     assert result["took_ms"] >= 0
 
 
-def test_top_k_larger_than_the_index_returns_everything(
-    settings: Settings, fake_encoder: FakeEncoder
-) -> None:
+def test_passages_are_never_near_copies_of_better_ones(settings: Settings, fake_encoder: FakeEncoder) -> None:
     summary = build_index(settings, fake_encoder)
-    result = Retriever(load_index(settings.index_dir), fake_encoder).ask("项目", top_k=1000)
-    assert len(result["passages"]) == summary.chunks
+    passages = Retriever(load_index(settings.index_dir), fake_encoder).ask("项目", top_k=1000)["passages"]
+    assert 10 < len(passages) <= summary.chunks
+    for i, later in enumerate(passages):
+        covered = sum(
+            max(0, min(later["char_end"], p["char_end"]) - max(later["char_start"], p["char_start"]))
+            for p in passages[:i] if p["article"]["id"] == later["article"]["id"]
+        )
+        assert covered <= 0.5 * (later["char_end"] - later["char_start"])
 
 
 def test_empty_question_is_rejected(settings: Settings, fake_encoder: FakeEncoder) -> None:

@@ -1,0 +1,80 @@
+"""Flask app factory: configuration, the per-process service state, blueprints, headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from . import api
+from .config import BUILTIN_MODEL, default_model_cache
+from .service import ServiceState
+
+STATIC = Path(__file__).with_name("static")
+MAX_BODY_BYTES = 16 * 1024
+
+# No inline script or style anywhere: the page's data can never become code.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+web = Blueprint("web", __name__)
+
+
+@web.get("/")
+def chat_page() -> Response:
+    response = send_from_directory(STATIC, "index.html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Defaults, then ``QA_*`` environment variables, then ``test_config``.
+
+    ``test_config`` may carry ``ENCODER`` (an object with the Encoder interface) so that
+    unit tests run against a fake; the server always loads the configured model.
+    """
+    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
+    app.config.from_mapping(
+        INDEX_DIR="embeddings",
+        MODEL=BUILTIN_MODEL,
+        MODEL_CACHE=str(default_model_cache()),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        LOAD_ON_START=True,
+    )
+    app.config.from_prefixed_env("QA")
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    state = ServiceState(index_dir=Path(app.config["INDEX_DIR"]), model=str(app.config["MODEL"]),
+                         model_cache=Path(app.config["MODEL_CACHE"]),
+                         encoder=app.config.get("ENCODER"))
+    app.extensions["qa"] = state
+    if app.config["LOAD_ON_START"]:
+        state.load()
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(web)
+    app.register_error_handler(HTTPException, api.handle_http_error)
+    app.register_error_handler(Exception, api.handle_unexpected)
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    logging.getLogger("qa_service").setLevel(logging.INFO)
+    return app
+

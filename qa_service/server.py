@@ -1,0 +1,53 @@
+"""Run the app under gunicorn (threads), configured in code so `qa-service serve` needs no file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+# One math thread per request thread: thread pools set in code do not reach gunicorn's
+# request threads, and oversubscribed OpenMP pools made each search ten times slower.
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TOKENIZERS_PARALLELISM")
+
+
+class GunicornServer(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from .app import create_app
+
+        return create_app()
+
+
+def _announce(server: Any) -> None:
+    host, port = server.cfg.bind[0].rsplit(":", 1)
+    print(f"qa-service: open http://{host}:{port}/ in a browser (API: http://{host}:{port}/api/health)",
+          file=sys.stderr, flush=True)
+
+
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    for name in THREAD_ENV:
+        os.environ.setdefault(name, "false" if name == "TOKENIZERS_PARALLELISM" else "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    GunicornServer({
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        # Without it keep-alive clients all land on one worker.
+        "reuse_port": True,
+        # Loading the model takes seconds; a worker is not stuck while it does.
+        "timeout": 120,
+        "graceful_timeout": 30,
+        "when_ready": _announce,
+        "loglevel": "info",
+    }).run()

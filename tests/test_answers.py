@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+
+from qa_service.config import Settings
+from qa_service.index_build import build_index
+from qa_service.lexical import tokenize
+from qa_service.retrieval import QuestionError, Retriever, load_index, normalize_question
+from qa_service.search import lexical_weight
+
+from .conftest import FakeEncoder
+
+
+@pytest.fixture
+def retriever(settings: Settings, fake_encoder: FakeEncoder) -> Retriever:
+    build_index(settings, fake_encoder)
+    return Retriever(load_index(settings.index_dir), fake_encoder)
+
+
+def test_tokens_are_normalised_chinese_bigrams_words_and_whole_numbers() -> None:
+    tokens = tokenize("總投資204.95億元，ＡＢＣ Projects")
+    assert {"总", "投资", "204.95", "亿元", "abc", "projects"} <= set(tokens)
+    assert "204" not in tokens and "資" not in tokens
+
+
+def test_questions_are_normalised_but_never_emptied_silently() -> None:
+    assert normalize_question("  藁城區\t完成了 多少戶？ ") == "藁城区 完成了 多少户?"
+    assert normalize_question("第４季度 ＡＢＣ") == "第4季度 ABC"
+    for bad in ["", "   ", "？？！！", "\x00\x01"]:
+        with pytest.raises(QuestionError):
+            normalize_question(bad)
+
+
+def test_lexical_weight_follows_the_share_of_chinese() -> None:
+    assert lexical_weight("藁城区完成了多少户厕所改造？") == 1.0
+    assert lexical_weight("How many households had their toilets renovated?") == 0.0
+    assert 0.0 < lexical_weight("Gaocheng 厕所改造") < 1.0
+
+
+def test_answer_is_a_verbatim_span_inside_its_passage(retriever: Retriever) -> None:
+    result = retriever.ask("全区共完成厕所改造多少户?", top_k=3)
+    answer = result["answer"]
+    assert answer is not None and "14880户" in answer["text"]
+    article = retriever.index.store.get_article(answer["article"]["id"])
+    assert article is not None
+    assert article.text[answer["char_start"] : answer["char_end"]] == answer["text"]
+    passage = result["passages"][answer["passage_rank"] - 1]
+    assert passage["char_start"] <= answer["char_start"] < answer["char_end"] <= passage["char_end"]
+    for p in result["passages"]:
+        start, end = p["highlight"]
+        assert p["char_start"] <= start < end <= p["char_end"]
+
+
+def test_weak_results_are_reported_as_not_found(retriever: Retriever) -> None:
+    retriever.index.manifest["calibration"]["min_confidence"] = 2.0  # nothing can reach it
+    result = retriever.ask("全区共完成厕所改造多少户?")
+    assert result["found"] is False
+    assert result["message"] and "没有" in result["message"]
+    assert result["passages"] and all(p["weak"] for p in result["passages"])
+
+
+def test_strong_results_are_found(retriever: Retriever) -> None:
+    retriever.index.manifest["calibration"]["min_confidence"] = -1.0
+    result = retriever.ask("全区共完成厕所改造多少户?")
+    assert result["found"] is True and result["message"] is None
+    assert not any(p["weak"] for p in result["passages"])
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_every_mode_finds_the_passage(retriever: Retriever, mode: str) -> None:
+    result = retriever.ask("全区共完成厕所改造多少户?", top_k=3, mode=mode)  # type: ignore[arg-type]
+    assert any("14880户" in p["text"] for p in result["passages"])
+
+
+def test_lexical_mode_with_nothing_in_common_returns_no_answer(retriever: Retriever) -> None:
+    result = retriever.ask("zebra quantum", mode="lexical")
+    assert result["passages"] == [] and result["answer"] is None and result["found"] is False
+
+
+def test_history_is_tried_only_for_weak_questions(retriever: Retriever, fake_encoder: FakeEncoder) -> None:
+    retriever.index.manifest["calibration"]["min_confidence"] = -1.0  # everything is strong
+    before = fake_encoder.queries_encoded
+    result = retriever.ask("全区共完成厕所改造多少户?", history=["石家庄第四季度项目观摩"])
+    assert fake_encoder.queries_encoded - before == 1  # no second search with the history
+    assert result["query"] == "全区共完成厕所改造多少户?"
