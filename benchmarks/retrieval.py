@@ -32,7 +32,7 @@ from qa_service.config import Settings  # noqa: E402
 from qa_service.encoder import Encoder, load_encoder  # noqa: E402
 from qa_service.index_build import CALIBRATION_FILE, build_index  # noqa: E402
 from qa_service.lexical import tokenize  # noqa: E402
-from qa_service.retrieval import Retriever, load_index, normalize_question  # noqa: E402
+from qa_service.retrieval import QuestionError, Retriever, load_index, normalize_question  # noqa: E402
 from qa_service.search import MODES, Hit  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets" / "cmrc2018"
@@ -67,7 +67,7 @@ def build_or_reuse(name: str, paragraphs: dict[str, tuple[str, str]], encoder: E
             (corpus / f"{pid}.txt").write_text(text, encoding="utf-8")
         summary = build_index(Settings.from_env(corpus_dir=corpus, index_dir=index_dir), encoder,
                               show_progress=sys.stderr.isatty())
-        build = (f"build: {summary.chunks} chunks in {summary.seconds:.1f}s "
+        build = (f"build: {summary.chunks_total} chunks in {summary.seconds:.1f}s "
                  f"({summary.embed_seconds:.1f}s embedding chunks and sentences)")
     else:
         build = f"build: reused {index_dir}"
@@ -104,8 +104,13 @@ def evaluate_cmrc(retriever: Retriever, questions: list[dict], calibrate: bool) 
     def add(mode: str, key: str, value: float) -> None:
         stats[mode].setdefault(key, []).append(value)
 
+    skipped = 0
     for q in questions:
-        query = normalize_question(q["question"])
+        try:
+            query = normalize_question(q["question"])
+        except QuestionError:
+            skipped += 1  # the dataset has a few empty questions
+            continue
         started = time.perf_counter()
         vector = retriever.encoder.encode_queries([query])[0]
         encode_ms = (time.perf_counter() - started) * 1000
@@ -138,13 +143,16 @@ def evaluate_cmrc(retriever: Retriever, questions: list[dict], calibrate: bool) 
                     for mode, values in stats.items()}
     for mode in MODES:
         result[mode]["ms_p50"] = statistics.median(stats[mode]["ms"])
+    result["skipped_questions"] = skipped
     if calibrate:
         result["calibration"] = {"answerable": answerable, "unanswerable": unanswerable}
     return result
 
 
 def print_modes(title: str, build: str, n_paragraphs: int, n_questions: int, result: dict) -> None:
-    print(f"\n## {title}: {n_paragraphs} paragraphs, {n_questions} questions; {build}")
+    skipped = result["skipped_questions"]
+    print(f"\n## {title}: {n_paragraphs} paragraphs, {n_questions - skipped} questions "
+          f"({skipped} empty ones skipped); {build}")
     print("| mode | Recall@1 | Recall@5 | Recall@10 | MRR@10 | answer in top-5 | AnswerSentence@1 "
           "| answer in top-3 highlights | query p50 ms (incl. encode) |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import hmac
 import logging
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import jobs, uploads
+from .config import Settings
+from .generations import BuildLockedError
 from .openapi import openapi_spec
 from .retrieval import QuestionError
 from .service import ServiceState
@@ -119,6 +126,65 @@ def get_article(article_id: str) -> Any:
     })
 
 
+def require_admin(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Bearer token from QA_ADMIN_TOKEN, compared in constant time; off when unset."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = current_app.config.get("ADMIN_TOKEN")
+        if token in (None, ""):
+            raise ApiError(403, "admin_disabled", "admin endpoints are off: set QA_ADMIN_TOKEN in the "
+                           "server's environment and send 'Authorization: Bearer <token>'")
+        header = request.headers.get("Authorization", "")
+        given = header[7:].strip() if header.startswith("Bearer ") else ""
+        if not hmac.compare_digest(given.encode(), str(token).encode()):
+            response = error_response(401, "unauthorized", "missing or wrong admin token")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="qa-service"'
+            return response
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def build_settings() -> Settings:
+    config = current_app.config
+    return Settings.from_env(corpus_dir=Path(config["CORPUS_DIR"]), index_dir=Path(config["INDEX_DIR"]),
+                             model=str(config["MODEL"]), model_cache=Path(config["MODEL_CACHE"]))
+
+
+def _start_rebuild() -> dict:
+    try:
+        return jobs.start_rebuild(state(), build_settings())
+    except BuildLockedError as exc:
+        raise ApiError(409, "build_running", str(exc)) from exc
+
+
+@bp.post("/index/rebuild")
+@require_admin
+def rebuild() -> Any:
+    return jsonify(_start_rebuild()), 202
+
+
+@bp.get("/index/status")
+@require_admin
+def rebuild_status() -> Any:
+    return jsonify(jobs.read_status(Path(current_app.config["INDEX_DIR"])))
+
+
+@bp.post("/articles")
+@require_admin
+def add_article() -> Any:
+    rebuild_now = request.args.get("rebuild", "0")
+    if rebuild_now not in ("0", "1"):
+        raise ApiError(400, "invalid_request", "'rebuild' must be 0 or 1")
+    try:
+        path = uploads.save_article(Path(current_app.config["CORPUS_DIR"]), request.get_json(silent=True))
+    except uploads.UploadError as exc:
+        raise ApiError(400, "invalid_article", str(exc)) from exc
+    job = _start_rebuild() if rebuild_now == "1" else None
+    return jsonify({"file": path.name, "rebuild": job}), 201
+
+
 @bp.get("/health")
 def health() -> Any:
     body = state().health()
@@ -141,7 +207,10 @@ def handle_http_error(exc: HTTPException) -> Any:
         return exc
     codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "bad_request"}
     code = exc.code or 500
-    message = {413: "the request body is larger than 16 KB"}.get(code, exc.description or exc.name)
+    limit = request.max_content_length or 0
+    message = exc.description or exc.name
+    if code == 413:
+        message = f"the request body is larger than {limit // 1024} KB"
     response = error_response(code, codes.get(code, "http_error"), message)
     if code == 405 and exc.get_response().headers.get("Allow"):
         response.headers["Allow"] = exc.get_response().headers["Allow"]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, send_from_directory
+from flask import Blueprint, Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from . import api
@@ -16,6 +16,7 @@ from .service import ServiceState
 
 STATIC = Path(__file__).with_name("static")
 MAX_BODY_BYTES = 16 * 1024
+MAX_ARTICLE_BODY_BYTES = 1024 * 1024
 
 # No inline script or style anywhere: the page's data can never become code.
 SECURITY_HEADERS = {
@@ -46,6 +47,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.config.from_mapping(
         INDEX_DIR="embeddings",
+        CORPUS_DIR="corpus",
+        ADMIN_TOKEN=None,  # QA_ADMIN_TOKEN enables /api/index/* and POST /api/articles
+        RELOAD_SECONDS=2.0,  # how often each worker looks for a new index generation
         MODEL=BUILTIN_MODEL,
         MODEL_CACHE=str(default_model_cache()),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
@@ -63,11 +67,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["qa"] = state
     if app.config["LOAD_ON_START"]:
         state.load()
+    if float(app.config["RELOAD_SECONDS"]) > 0:
+        state.start_watcher(float(app.config["RELOAD_SECONDS"]))
 
     app.register_blueprint(api.bp)
     app.register_blueprint(web)
     app.register_error_handler(HTTPException, api.handle_http_error)
     app.register_error_handler(Exception, api.handle_unexpected)
+
+    @app.before_request
+    def body_limit() -> None:
+        # Questions are small; only an uploaded article may be larger.
+        if request.path == "/api/articles" and request.method == "POST":
+            request.max_content_length = MAX_ARTICLE_BODY_BYTES
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:

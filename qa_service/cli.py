@@ -75,18 +75,29 @@ def main() -> None:
 @index_options
 @click.option("--batch-size", envvar="QA_BATCH_SIZE", type=click.IntRange(1, 1024), default=32,
               show_default=True, show_envvar=True)
+@click.option("--full", is_flag=True, help="Embed every article again instead of reusing vectors.")
+@click.option("--rollback", is_flag=True, help="Switch back to the previous generation and stop.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @reports_errors
 def index(corpus_dir: Path, model: str, model_cache: Path | None, index_dir: Path,
-          batch_size: int, as_json: bool) -> None:
-    """Build the index from the corpus folder and switch to it atomically."""
+          batch_size: int, full: bool, rollback: bool, as_json: bool) -> None:
+    """Build the index from the corpus folder and switch to it atomically.
+
+    Only new and changed articles are embedded; unchanged ones keep their vectors.
+    """
+    from . import generations
     from .encoder import load_encoder
     from .index_build import build_index
 
     settings = _settings(corpus_dir=corpus_dir, model=model, model_cache=model_cache,
                          index_dir=index_dir, batch_size=batch_size)
+    if rollback:
+        previous, current = generations.rollback(settings.index_dir)
+        message = {"generation": previous, "rolled_back_from": current}
+        click.echo(json.dumps(message) if as_json else f"now serving {previous} (was {current})")
+        return
     encoder = load_encoder(settings.model, settings.model_cache)
-    summary = build_index(settings, encoder, show_progress=not as_json and sys.stderr.isatty())
+    summary = build_index(settings, encoder, show_progress=not as_json and sys.stderr.isatty(), full=full)
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False) if as_json else summary.describe())
 
 

@@ -92,6 +92,20 @@ def switch_to(index_dir: Path, name: str) -> None:
     atomic_write_text(index_dir / POINTER, name + "\n")
 
 
+def rollback(index_dir: Path) -> tuple[str, str]:
+    """Point CURRENT at the generation before the current one; (new, old) names."""
+    with build_lock(index_dir):
+        current = current_generation(index_dir)
+        if current is None:
+            raise FileNotFoundError(f"no index in {index_dir} to roll back")
+        number = generation_number(current) or 0
+        older = [n for n in list_generations(index_dir) if (generation_number(n) or 0) < number]
+        if not older:
+            raise FileNotFoundError(f"{current} is the oldest generation kept in {index_dir}")
+        switch_to(index_dir, older[-1])
+        return older[-1], current
+
+
 def prune(index_dir: Path, keep: int) -> list[str]:
     """Remove old generations beyond ``keep`` (never the current one) and dead staging dirs."""
     current = current_generation(index_dir)
@@ -110,6 +124,20 @@ def remove_stale_staging(index_dir: Path) -> None:
     if folder.is_dir():
         for path in folder.glob(".staging-*"):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def build_is_running(index_dir: Path) -> bool:
+    """Whether some process holds the build lock right now."""
+    path = index_dir / LOCK
+    if not path.exists():
+        return False
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 @contextmanager

@@ -1,12 +1,16 @@
-"""Build a new index generation from the corpus: read, chunk, embed, store, publish."""
+"""Build a new index generation from the corpus: read, chunk, embed what changed, publish.
+
+Only new or changed articles are embedded; unchanged ones take their vectors from the
+served generation (see reuse.py). The new generation is always complete on its own.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,17 +21,17 @@ from .chunk_store import SentenceSpan, write_chunk_store
 from .chunking import Chunk, chunk_article, embedding_text, sentence_units
 from .config import Settings
 from .encoder import Encoder
-from .ingest import SkippedFile, read_corpus
+from .ingest import Article, SkippedFile, read_corpus
 from .lexical import LexicalIndex
+from .manifest import CHUNKS, FORMAT_VERSION, LEXICAL, MANIFEST, SENTENCE_VECTORS, VECTORS
+from .reuse import PreviousVectors, load_previous
 from .vector_index import create_vector_index
 
-FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
-VECTORS = "vectors.faiss"
-CHUNKS = "chunks.sqlite"
-LEXICAL = "lexical"
-SENTENCE_VECTORS = "sentence_vectors.npy"
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+# Texts are embedded in slices of this many, sorted by length, so progress can be shown.
+SLICE = 256
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 class BuildError(RuntimeError):
@@ -36,11 +40,18 @@ class BuildError(RuntimeError):
 
 @dataclass
 class BuildSummary:
-    generation: str
-    files: int
-    articles: int
-    chunks: int
+    generation: str = ""
+    files: int = 0
+    articles: int = 0
+    articles_added: int = 0
+    articles_changed: int = 0
+    articles_removed: int = 0
+    articles_reused: int = 0
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    sentences_embedded: int = 0
     skipped_files: list[dict[str, str]] = field(default_factory=list)
+    full_rebuild_reason: str | None = None
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -50,8 +61,13 @@ class BuildSummary:
     def describe(self) -> str:
         lines = [
             f"generation {self.generation}: {self.files} files, {self.articles} articles, "
-            f"{self.chunks} chunks in {self.seconds:.1f}s (embedding {self.embed_seconds:.1f}s)",
+            f"{self.chunks_total} chunks in {self.seconds:.1f}s (embedding {self.embed_seconds:.1f}s)",
+            f"articles: {self.articles_added} added, {self.articles_changed} changed, "
+            f"{self.articles_removed} removed, {self.articles_reused} reused; "
+            f"{self.chunks_embedded} chunks embedded",
         ]
+        if self.full_rebuild_reason:
+            lines.append(f"full rebuild: {self.full_rebuild_reason}")
         if self.skipped_files:
             lines.append(f"skipped {len(self.skipped_files)} file(s):")
             lines += [f"  {s['source']}: {s['reason']}" for s in self.skipped_files]
@@ -60,72 +76,98 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def build_index(settings: Settings, encoder: Encoder, show_progress: bool = False) -> BuildSummary:
+def embed(encoder: Encoder, texts: list[str], batch_size: int, phase: str,
+          progress: Progress | None) -> np.ndarray:
+    """Embed in length-sorted slices (little padding per batch), reporting progress."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors = np.empty((len(texts), encoder.dimension), dtype=np.float32)
+    for start in range(0, len(order), SLICE):
+        rows = order[start : start + SLICE]
+        part = encoder.encode_passages([texts[i] for i in rows], batch_size=batch_size)
+        if part.shape != (len(rows), encoder.dimension) or not np.isfinite(part).all():
+            raise BuildError(f"encoder {encoder.name} returned unusable vectors {part.shape}")
+        vectors[rows] = part
+        if progress:
+            progress(phase, min(start + SLICE, len(order)), len(order))
+    return vectors
+
+
+def _vectors(keys: list[tuple[str, int, int]], texts: list[str], reuse: Callable, encoder: Encoder,
+             settings: Settings, phase: str, progress: Progress | None) -> tuple[np.ndarray, int]:
+    """Reused vectors where ``reuse(key)`` has one, fresh embeddings for the rest."""
+    vectors = np.empty((len(keys), encoder.dimension), dtype=np.float32)
+    missing = []
+    for row, key in enumerate(keys):
+        old = reuse(key)
+        if old is None:
+            missing.append(row)
+        else:
+            vectors[row] = old
+    if missing:
+        vectors[missing] = embed(encoder, [texts[r] for r in missing], settings.batch_size, phase, progress)
+    elif progress:
+        progress(phase, 0, 0)
+    return vectors, len(missing)
+
+
+def build_index(settings: Settings, encoder: Encoder, show_progress: bool = False,
+                full: bool = False, progress: Progress | None = None) -> BuildSummary:
     """Build a generation from ``settings.corpus_dir`` and make it the served one."""
     started = time.perf_counter()
     index_dir = settings.index_dir
+    if show_progress and progress is None:
+        progress = _terminal_progress()
     with generations.build_lock(index_dir):
         generations.remove_stale_staging(index_dir)
         corpus = read_corpus(settings.corpus_dir)
+        if progress:
+            seen = len(corpus.files) + len(corpus.skipped)
+            progress("files", seen, seen)
         if not corpus.articles:
             detail = "; ".join(f"{s.source}: {s.reason}" for s in corpus.skipped)
             detail = detail or "no .txt or .md files"
             raise BuildError(f"no usable articles in {settings.corpus_dir} ({detail})")
 
+        chunking = settings.chunking.fingerprint()
+        previous, reason = (None, "--full was asked for") if full else load_previous(
+            index_dir, encoder.name, encoder.dimension, chunking, FORMAT_VERSION)
+        summary = BuildSummary(files=len(corpus.files), articles=len(corpus.articles),
+                               skipped_files=[_skip(s) for s in corpus.skipped],
+                               full_rebuild_reason=None if previous else reason)
+        reusable = _count_articles(corpus.articles, previous, summary)
+
         titles = {a.id: a.title for a in corpus.articles}
+        texts = {a.id: a.text for a in corpus.articles}
         chunks: list[Chunk] = [c for a in corpus.articles for c in chunk_article(a, settings.chunking)]
         sentences = [
-            SentenceSpan(0, a.id, paragraph, start, end)
-            for a in corpus.articles
-            for start, end, paragraph in sentence_units(a, settings.chunking.max_chars)
+            SentenceSpan(i, article_id, paragraph, start, end)
+            for i, (article_id, start, end, paragraph) in enumerate(
+                (a.id, s, e, p) for a in corpus.articles
+                for s, e, p in sentence_units(a, settings.chunking.max_chars))
         ]
-        sentences = [replace(s, id=i) for i, s in enumerate(sentences)]
-        texts_by_article = {a.id: a.text for a in corpus.articles}
+
+        def reused(kind: str) -> Callable:
+            if previous is None:
+                return lambda key: None
+            lookup = previous.chunk_vector if kind == "chunks" else previous.sentence_vector
+            return lambda key: lookup(key) if key[0] in reusable else None
+
         embed_started = time.perf_counter()
         passage_texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
-        vectors = _encode(encoder, passage_texts, settings, show_progress, "chunks")
-        sentence_vectors = _encode(
-            encoder, [texts_by_article[s.article_id][s.char_start : s.char_end] for s in sentences],
-            settings, show_progress, "sentences")
-        embed_seconds = time.perf_counter() - embed_started
+        vectors, summary.chunks_embedded = _vectors(
+            [(c.article_id, c.char_start, c.char_end) for c in chunks], passage_texts,
+            reused("chunks"), encoder, settings, "chunks", progress)
+        sentence_vectors, summary.sentences_embedded = _vectors(
+            [(s.article_id, s.char_start, s.char_end) for s in sentences],
+            [texts[s.article_id][s.char_start : s.char_end] for s in sentences],
+            reused("sentences"), encoder, settings, "sentences", progress)
+        summary.embed_seconds = round(time.perf_counter() - embed_started, 3)
+        summary.chunks_total = len(chunks)
 
         staging = generations.new_staging_dir(index_dir)
         try:
-            ids = np.arange(len(chunks), dtype=np.int64)
-            index = create_vector_index("flat", encoder.dimension)
-            index.add(ids, vectors)
-            index.save(staging / VECTORS)
-            # fp16 halves the file; cosines between unit vectors lose nothing that matters.
-            np.save(staging / SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
-            LexicalIndex.build(ids, passage_texts).save(staging / LEXICAL)
-            numbered = list(zip(ids.tolist(), chunks, strict=True))
-            write_chunk_store(staging / CHUNKS, corpus.articles, numbered, sentences)
-            summary = BuildSummary(
-                generation="", files=len(corpus.files), articles=len(corpus.articles),
-                chunks=len(chunks), skipped_files=[_skip(s) for s in corpus.skipped],
-                embed_seconds=round(embed_seconds, 3),
-            )
-            manifest = {
-                "format_version": FORMAT_VERSION,
-                "model": {"name": encoder.name, "dimension": encoder.dimension},
-                "vector_index": {"kind": index.kind, "file": VECTORS},
-                "lexical_index": {"kind": "bm25s", "dir": LEXICAL},
-                "sentence_vectors": SENTENCE_VECTORS,
-                "chunk_store": CHUNKS,
-                "chunking": settings.chunking.fingerprint(),
-                "calibration": calibration_for(encoder.name),
-                "counts": {"files": summary.files, "articles": summary.articles,
-                           "chunks": summary.chunks, "sentences": len(sentences),
-                           "skipped_files": len(corpus.skipped)},
-                "corpus_files": corpus.files,
-                "skipped_files": summary.skipped_files,
-                "file_sizes": {name: (staging / name).stat().st_size
-                               for name in (VECTORS, CHUNKS, SENTENCE_VECTORS)},
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            # The manifest is written last: a folder without one is never a valid generation.
-            (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
-                                            encoding="utf-8")
+            _write_generation(staging, settings, encoder, corpus.articles, chunks, vectors,
+                              passage_texts, sentences, sentence_vectors, corpus.files, summary)
             summary.generation = generations.publish(index_dir, staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -135,14 +177,66 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
     return summary
 
 
-def _encode(encoder: Encoder, texts: list[str], settings: Settings, show_progress: bool,
-            what: str) -> np.ndarray:
-    if show_progress:
-        print(f"embedding {len(texts)} {what}", file=sys.stderr)
-    vectors = encoder.encode_passages(texts, batch_size=settings.batch_size, show_progress=show_progress)
-    if vectors.shape != (len(texts), encoder.dimension) or not np.isfinite(vectors).all():
-        raise BuildError(f"encoder {encoder.name} returned unusable vectors {vectors.shape} for {what}")
-    return vectors
+def _count_articles(articles: list[Article], previous: PreviousVectors | None,
+                    summary: BuildSummary) -> set[str]:
+    """Fill the added/changed/removed/reused counts; return the ids whose vectors carry over."""
+    old = previous.article_hashes if previous else {}
+    reusable = {a.id for a in articles if old.get(a.id) == a.content_hash}
+    summary.articles_reused = len(reusable)
+    summary.articles_changed = sum(1 for a in articles if a.id in old and a.id not in reusable)
+    summary.articles_added = sum(1 for a in articles if a.id not in old)
+    summary.articles_removed = len(set(old) - {a.id for a in articles})
+    return reusable
+
+
+def _write_generation(staging: Path, settings: Settings, encoder: Encoder, articles: list[Article],
+                      chunks: list[Chunk], vectors: np.ndarray, passage_texts: list[str],
+                      sentences: list[SentenceSpan], sentence_vectors: np.ndarray,
+                      corpus_files: dict[str, str], summary: BuildSummary) -> None:
+    ids = np.arange(len(chunks), dtype=np.int64)
+    index = create_vector_index("flat", encoder.dimension)
+    index.add(ids, vectors)
+    index.save(staging / VECTORS)
+    # fp16 halves the file; cosines between unit vectors lose nothing that matters.
+    np.save(staging / SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
+    LexicalIndex.build(ids, passage_texts).save(staging / LEXICAL)
+    write_chunk_store(staging / CHUNKS, articles, list(zip(ids.tolist(), chunks, strict=True)), sentences)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model": {"name": encoder.name, "dimension": encoder.dimension},
+        "vector_index": {"kind": index.kind, "file": VECTORS},
+        "lexical_index": {"kind": "bm25s", "dir": LEXICAL},
+        "sentence_vectors": SENTENCE_VECTORS,
+        "chunk_store": CHUNKS,
+        "chunking": settings.chunking.fingerprint(),
+        "calibration": calibration_for(encoder.name),
+        "counts": {"files": summary.files, "articles": summary.articles, "chunks": len(chunks),
+                   "sentences": len(sentences), "skipped_files": len(summary.skipped_files)},
+        "build": {k: v for k, v in summary.to_dict().items() if k.startswith(("articles_", "chunks_"))},
+        "corpus_files": corpus_files,
+        "skipped_files": summary.skipped_files,
+        "file_sizes": {name: (staging / name).stat().st_size for name in (VECTORS, CHUNKS, SENTENCE_VECTORS)},
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    # The manifest is written last: a folder without one is never a valid generation.
+    (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _terminal_progress() -> Progress:
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def report(phase: str, done: int, total: int) -> None:
+        if phase == "files" or total == 0:
+            return
+        bar = bars.get(phase) or bars.setdefault(phase, tqdm(total=total, desc=f"embedding {phase}",
+                                                             unit=phase[:-1]))
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return report
 
 
 def calibration_for(model: str) -> dict:
@@ -155,5 +249,3 @@ def _skip(skipped: SkippedFile) -> dict[str, str]:
     return {"source": skipped.source, "reason": skipped.reason}
 
 
-def read_manifest(generation_dir: Path) -> dict:
-    return json.loads((generation_dir / MANIFEST).read_text(encoding="utf-8"))

@@ -10,8 +10,8 @@ import numpy as np
 from . import generations
 from .chunk_store import ChunkStore
 from .encoder import Encoder
-from .index_build import FORMAT_VERSION, MANIFEST, read_manifest
 from .lexical import LexicalIndex
+from .manifest import FORMAT_VERSION, MANIFEST, read_manifest
 from .vector_index import FaissFlatIndex, load_vector_index
 
 FIX_HINT = "run `qa-service index` (or `make index`) to build it"

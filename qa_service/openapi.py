@@ -14,8 +14,10 @@ def _json(schema: dict, description: str) -> dict:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "Invalid request", 404: "Not found", 405: "Method not allowed",
-            413: "Body larger than 16 KB", 503: "No index is loaded yet"}
+    text = {400: "Invalid request", 401: "Missing or wrong admin token",
+            403: "Admin endpoints are off (QA_ADMIN_TOKEN unset)", 404: "Not found",
+            405: "Method not allowed", 409: "A build is already running",
+            413: "Body too large", 503: "No index is loaded yet"}
     return {str(c): _json(_ERROR, text[c]) for c in codes}
 
 
@@ -97,11 +99,31 @@ SCHEMAS: dict[str, Any] = {
                                "end": {"type": "integer"}, "kind": {"type": "string"}}}},
         },
     },
+    "BuildStatus": {
+        "type": "object", "required": ["state", "job_id"],
+        "properties": {
+            "job_id": {"type": ["string", "null"]},
+            "state": {"type": "string", "enum": ["idle", "running", "succeeded", "failed"]},
+            "started_at": {"type": ["string", "null"]}, "finished_at": {"type": ["string", "null"]},
+            "progress": {"type": "object", "additionalProperties": {
+                "type": "object", "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}}}},
+            "summary": {"type": ["object", "null"]}, "error": {"type": ["string", "null"]},
+            "seconds": {"type": ["number", "null"]},
+        },
+    },
+    "NewArticle": {
+        "type": "object", "required": ["title", "text"],
+        "properties": {"title": {"type": "string", "maxLength": 200},
+                       "text": {"type": "string", "maxLength": 200000},
+                       "date": {"type": "string", "maxLength": 200},
+                       "source": {"type": "string", "maxLength": 200}},
+    },
     "Health": {
         "type": "object", "required": ["status", "ready", "model", "uptime_s"],
         "properties": {
             "status": {"type": "string", "enum": ["ok", "not_ready"]}, "ready": {"type": "boolean"},
-            "model": {"type": "string"}, "uptime_s": {"type": "number"},
+            "model": {"type": "string"}, "uptime_s": {"type": "number"}, "pid": {"type": "integer"},
+            "reload_error": {"type": "string"},
             "generation": {"type": "string"}, "built_at": {"type": "string"},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "message": {"type": ["string", "null"]}, "fix": {"type": "string"},
@@ -124,7 +146,18 @@ def openapi_spec() -> dict[str, Any]:
                                 "content": {"application/json": {"schema": ref("AskRequest")}}},
                 "responses": {"200": _json(ref("AskResponse"), "The answer"), **_errors(400, 413, 503)},
             }},
-            "/api/articles": {"get": {
+            "/api/articles": {"post": {
+                "summary": "Add an article to the corpus (admin); ?rebuild=1 also starts a build",
+                "operationId": "addArticle", "security": [{"bearer": []}],
+                "parameters": [{"name": "rebuild", "in": "query",
+                                "schema": {"type": "integer", "enum": [0, 1], "default": 0}}],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": ref("NewArticle")}}},
+                "responses": {"201": _json({"type": "object", "required": ["file", "rebuild"], "properties": {
+                    "file": {"type": "string"},
+                    "rebuild": {"oneOf": [ref("BuildStatus"), {"type": "null"}]}}},
+                    "Saved"), **_errors(400, 401, 403, 409, 413)},
+            }, "get": {
                 "summary": "List the indexed articles", "operationId": "listArticles",
                 "parameters": [
                     {"name": "page", "in": "query",
@@ -138,6 +171,16 @@ def openapi_spec() -> dict[str, Any]:
                                    "page": {"type": "integer"}, "per_page": {"type": "integer"},
                                    "total": {"type": "integer"}}}, "A page of articles"),
                     **_errors(400, 503)},
+            }},
+            "/api/index/rebuild": {"post": {
+                "summary": "Start an index build in the background (admin)", "operationId": "rebuild",
+                "security": [{"bearer": []}],
+                "responses": {"202": _json(ref("BuildStatus"), "Started"), **_errors(401, 403, 409)},
+            }},
+            "/api/index/status": {"get": {
+                "summary": "State and progress of the last web-started build (admin)",
+                "operationId": "rebuildStatus", "security": [{"bearer": []}],
+                "responses": {"200": _json(ref("BuildStatus"), "Status"), **_errors(401, 403)},
             }},
             "/api/articles/{article_id}": {"get": {
                 "summary": "One article's cleaned text with paragraph offsets", "operationId": "getArticle",
@@ -156,5 +199,6 @@ def openapi_spec() -> dict[str, Any]:
                                       "content": {"application/json": {"schema": {"type": "object"}}}}},
             }},
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }

@@ -102,7 +102,10 @@ class Retriever:
                 combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode)
             except QuestionError:
                 combined = None
-            if combined and combined.confidence > outcome.confidence + 0.01:
+            # Kept only when it turns a weak result into a found answer: otherwise a
+            # question the corpus cannot answer would show the previous topic's passages.
+            if (combined and combined.confidence >= self.min_confidence
+                    and combined.confidence > outcome.confidence + 0.01):
                 outcome = combined
         return self._render(question, outcome, top_k, started)
 

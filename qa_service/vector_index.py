@@ -56,6 +56,15 @@ class FaissFlatIndex:
         scores, ids = self._index.search(normalize(queries), k)
         return scores, ids
 
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything stored, in insertion order."""
+        import faiss
+
+        inner = faiss.downcast_index(self._index.index)
+        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        vectors = inner.reconstruct_n(0, len(self)) if len(self) else np.empty((0, self.dimension))
+        return ids, np.asarray(vectors, dtype=np.float32)
+
     def save(self, path: Path) -> None:
         import faiss
 

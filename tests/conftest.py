@@ -14,6 +14,11 @@ from qa_service.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = ROOT / "corpus"
+# An article that is not in the seed corpus, for tests that add one.
+LIBRARY_ARTICLE = (
+    "新建图书馆开放\n\n本报讯(记者 李四)\n\n"
+    "藁城区新建的图书馆今天开放,共有藏书十二万册,每天接待读者八百人次。\n"
+)
 
 # Loading code is tested offline: nothing may come from a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

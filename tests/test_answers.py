@@ -83,3 +83,11 @@ def test_history_is_tried_only_for_weak_questions(retriever: Retriever, fake_enc
     result = retriever.ask("全区共完成厕所改造多少户?", history=["石家庄第四季度项目观摩"])
     assert fake_encoder.queries_encoded - before == 1  # no second search with the history
     assert result["query"] == "全区共完成厕所改造多少户?"
+
+
+def test_history_never_hijacks_a_question_that_stays_unanswered(retriever: Retriever) -> None:
+    retriever.index.manifest["calibration"]["min_confidence"] = 2.0  # nothing is ever found
+    result = retriever.ask("北京冬奥会哪天开幕?", history=["全区共完成厕所改造多少户?"])
+    assert result["query"] == "北京冬奥会哪天开幕?"
+    assert result["found"] is False
+    assert not any("14880户" in p["text"] for p in result["passages"][:1])

@@ -30,11 +30,11 @@ def test_build_writes_a_generation_with_manifest(
     loaded = load_index(settings.index_dir)
     manifest = loaded.manifest
     # Chunks and sentences are embedded once each at build time.
-    assert summary.chunks + manifest["counts"]["sentences"] == fake_encoder.passages_encoded
-    assert len(loaded.sentence_vectors) == manifest["counts"]["sentences"] > summary.chunks
-    assert len(loaded.lexical) == summary.chunks
+    assert summary.chunks_total + manifest["counts"]["sentences"] == fake_encoder.passages_encoded
+    assert len(loaded.sentence_vectors) == manifest["counts"]["sentences"] > summary.chunks_total
+    assert len(loaded.lexical) == summary.chunks_total
     assert manifest["model"] == {"name": "fake-bigram", "dimension": 256}
-    assert manifest["counts"]["chunks"] == summary.chunks == len(loaded.vectors)
+    assert manifest["counts"]["chunks"] == summary.chunks_total == len(loaded.vectors)
     assert set(manifest["corpus_files"]) == {"000_84a38a59f6898cf4.txt", "004_9a059b5030db942b.txt"}
     assert manifest["chunking"]["target_chars"] == 250
 
@@ -60,7 +60,7 @@ def test_answers_carry_citations_that_point_into_the_article(
 def test_passages_are_never_near_copies_of_better_ones(settings: Settings, fake_encoder: FakeEncoder) -> None:
     summary = build_index(settings, fake_encoder)
     passages = Retriever(load_index(settings.index_dir), fake_encoder).ask("项目", top_k=1000)["passages"]
-    assert 10 < len(passages) <= summary.chunks
+    assert 10 < len(passages) <= summary.chunks_total
     for i, later in enumerate(passages):
         covered = sum(
             max(0, min(later["char_end"], p["char_end"]) - max(later["char_start"], p["char_start"]))

@@ -53,7 +53,7 @@ def test_gunicorn_serves_answers_with_the_real_model(real_model_dir: Path, tmp_p
             try:
                 status, body = http(base + "/api/health")
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.5)
         assert status == 503 and body["ready"] is False and "qa-service index" in body["fix"]
 

@@ -1,0 +1,20 @@
+"""Names of the files in a generation folder, and reading its manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+FORMAT_VERSION = 2
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+CHUNKS = "chunks.sqlite"
+LEXICAL = "lexical"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+
+
+def read_manifest(generation_dir: Path) -> dict:
+    data = json.loads((generation_dir / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("the manifest is not a JSON object")
+    return data
