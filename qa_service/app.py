@@ -53,7 +53,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MODEL=BUILTIN_MODEL,
         MODEL_CACHE=str(default_model_cache()),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        LOAD_ON_START=True,
     )
     app.config.from_prefixed_env("QA")
     if test_config:
@@ -65,8 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                          model_cache=Path(app.config["MODEL_CACHE"]),
                          encoder=app.config.get("ENCODER"))
     app.extensions["qa"] = state
-    if app.config["LOAD_ON_START"]:
-        state.load()
+    state.load()
     if float(app.config["RELOAD_SECONDS"]) > 0:
         state.start_watcher(float(app.config["RELOAD_SECONDS"]))
 

@@ -8,7 +8,6 @@ for e5), which is why the two directions are separate methods.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -16,8 +15,6 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .config import BUILTIN_MODEL
-
-log = logging.getLogger(__name__)
 
 
 class EncoderError(RuntimeError):
