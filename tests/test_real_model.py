@@ -137,7 +137,7 @@ def test_cli_end_to_end_offline(real_model_dir: Path, tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "qa_service.cli"]
     built = subprocess.run([*cmd, "index", "--json"], env=env, capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
-    assert json.loads(built.stdout)["chunks"] > 0
+    assert json.loads(built.stdout)["chunks_total"] > 0
     asked = subprocess.run([*cmd, "ask", "藁城区完成了多少户厕所改造？", "--json"], env=env,
                            capture_output=True, text=True, timeout=600)
     assert asked.returncode == 0, asked.stderr
