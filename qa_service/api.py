@@ -28,6 +28,7 @@ MAX_HISTORY = 10
 TOP_K_RANGE = (1, 20)
 ARTICLE_ID = re.compile(r"^[0-9a-f]{16}$")
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000  # beyond any corpus; larger numbers would overflow SQLite's integers
 
 
 class ApiError(Exception):
@@ -49,7 +50,10 @@ def state() -> ServiceState:
 
 def _int_field(body: dict, name: str, default: int, low: int, high: int) -> int:
     value = body.get(name, default)
-    # bool is an int in Python; 1.0 or "5" are not what the schema promises either.
+    # JSON has one number type: 5.0 is the integer 5 (as JSON Schema says), 5.5 and "5" are
+    # not integers, and true is not a number even though Python's bool is an int.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ApiError(400, "invalid_request", f"'{name}' must be an integer from {low} to {high}")
     if not low <= value <= high:
@@ -103,8 +107,11 @@ def ask() -> Any:
 def list_articles() -> Any:
     page = request.args.get("page", "1")
     per_page = request.args.get("per_page", "20")
-    if not (page.isdigit() and per_page.isdigit()) or int(page) < 1 or not 1 <= int(per_page) <= MAX_PER_PAGE:
-        raise ApiError(400, "invalid_request", f"page must be ≥ 1 and per_page from 1 to {MAX_PER_PAGE}")
+    valid = (page.isascii() and page.isdigit() and per_page.isascii() and per_page.isdigit()
+             and len(page) <= 7 and len(per_page) <= 3)
+    if not valid or not 1 <= int(page) <= MAX_PAGE or not 1 <= int(per_page) <= MAX_PER_PAGE:
+        raise ApiError(400, "invalid_request",
+                       f"page must be from 1 to {MAX_PAGE} and per_page from 1 to {MAX_PER_PAGE}")
     store = _ready().index.store
     p, n = int(page), int(per_page)
     return jsonify({"articles": store.list_articles((p - 1) * n, n), "page": p, "per_page": n,

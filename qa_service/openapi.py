@@ -27,6 +27,11 @@ _ARTICLE_REF = {
     "properties": {"id": {"type": "string"}, "title": {"type": "string"},
                    "source": {"type": "string"}, "date": {"type": ["string", "null"]}},
 }
+# No control characters; single lines have no line breaks either; text has a visible character.
+_LINE = "^[^\\x00-\\x1f\\x7f]*$"
+_LINE_WITH_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
+_TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"  # tabs and line breaks allowed
+_TEXT = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x1f\\x7f]{_TEXT_CHAR}*$"
 _SPAN = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
 
 SCHEMAS: dict[str, Any] = {
@@ -38,7 +43,8 @@ SCHEMAS: dict[str, Any] = {
     "AskRequest": {
         "type": "object", "required": ["question"],
         "properties": {
-            "question": {"type": "string", "minLength": 1, "maxLength": 500},
+            "question": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S",
+                         "description": "Must contain something other than white space."},
             "top_k": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
             "history": {"type": "array", "maxItems": 10, "default": [],
                         "items": {"type": "string", "maxLength": 500},
@@ -113,10 +119,12 @@ SCHEMAS: dict[str, Any] = {
     },
     "NewArticle": {
         "type": "object", "required": ["title", "text"],
-        "properties": {"title": {"type": "string", "maxLength": 200},
-                       "text": {"type": "string", "maxLength": 200000},
-                       "date": {"type": "string", "maxLength": 200},
-                       "source": {"type": "string", "maxLength": 200}},
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": _LINE_WITH_TEXT},
+            "text": {"type": "string", "minLength": 1, "maxLength": 200000, "pattern": _TEXT},
+            "date": {"type": "string", "maxLength": 200, "pattern": _LINE},
+            "source": {"type": "string", "maxLength": 200, "pattern": _LINE},
+        },
     },
     "Health": {
         "type": "object", "required": ["status", "ready", "model", "uptime_s"],
@@ -161,7 +169,7 @@ def openapi_spec() -> dict[str, Any]:
                 "summary": "List the indexed articles", "operationId": "listArticles",
                 "parameters": [
                     {"name": "page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 1}},
                     {"name": "per_page", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
                 ],

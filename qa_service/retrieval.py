@@ -24,6 +24,7 @@ from .search import Hit, Mode, SearchSettings, search
 __all__ = ["IndexMismatchError", "IndexNotReadyError", "QuestionError", "Retriever", "load_index"]
 
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
+NOTHING_TO_SEARCH = "问题中没有可以查找的文字。/ The question has no words to search for."
 MAX_HISTORY = 10
 
 
@@ -32,13 +33,19 @@ class QuestionError(ValueError):
 
 
 def normalize_question(question: str) -> str:
-    """Full-width to ASCII, traditional to simplified, whitespace collapsed."""
+    """Full-width to ASCII, traditional to simplified, whitespace collapsed.
+
+    Only an empty or white-space question is an error; one made of control characters
+    alone normalises to "" and is answered as having nothing to search for.
+    """
+    if not question.strip():
+        raise QuestionError("the question is empty")
     cleaned = re.sub(r"[\x00-\x1f\x7f]", " ", question)
-    cleaned = re.sub(r"\s+", " ", normalize_text(cleaned, lower=False)).strip()
-    if not re.search(r"[^\W_]", cleaned):
-        raise QuestionError("the question is empty" if not cleaned else
-                            "the question has no words or characters to search for")
-    return cleaned
+    return re.sub(r"\s+", " ", normalize_text(cleaned, lower=False)).strip()
+
+
+def has_words(query: str) -> bool:
+    return bool(re.search(r"[^\W_]", query))
 
 
 @dataclass
@@ -92,16 +99,18 @@ class Retriever:
             mode: Mode = "hybrid") -> dict:
         started = time.perf_counter()
         query = normalize_question(question)
+        if not has_words(query):
+            # Only punctuation or emoji: a valid question with nothing to look up.
+            result = self._render(question, Outcome(query, []), top_k, started)
+            result["message"] = NOTHING_TO_SEARCH
+            return result
         outcome = self.run(query, mode)
         previous = [h for h in (history or [])[-MAX_HISTORY:] if h and h.strip()]
         if previous and outcome.confidence < self.min_confidence + self.followup_margin:
             # An elliptical follow-up ("总投资是多少？") borrows the previous question's
             # subject, but only when that clearly helps: a self-contained new question
             # that retrieves well on its own is never rewritten.
-            try:
-                combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode)
-            except QuestionError:
-                combined = None
+            combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode)
             # Kept only when it turns a weak result into a found answer: otherwise a
             # question the corpus cannot answer would show the previous topic's passages.
             if (combined and combined.confidence >= self.min_confidence

@@ -21,16 +21,17 @@ class UploadError(ValueError):
 
 def _field(body: dict, name: str, limit: int, required: bool, single_line: bool) -> str | None:
     value = body.get(name)
-    if value is None and not required:
+    if not required and (value is None or value == ""):
         return None
     if not isinstance(value, str) or not value.strip():
         raise UploadError(f"'{name}' must be a non-empty string")
     if len(value) > limit:
         raise UploadError(f"'{name}' has {len(value)} characters; at most {limit}")
+    value = value.strip()  # surrounding white space, a trailing newline included, is dropped
     if _CONTROL.search(value) or (single_line and ("\n" in value or "\r" in value)):
         what = "control characters or line breaks" if single_line else "control characters"
         raise UploadError(f"'{name}' contains {what}")
-    return value.strip()
+    return value
 
 
 def save_article(corpus_dir: Path, body: object) -> Path:
