@@ -25,6 +25,9 @@ from .service import ServiceState
 log = logging.getLogger(__name__)
 STATUS_FILE = "build-status.json"
 WRITE_EVERY = 0.5  # seconds between progress writes
+# A job writes "running" just before its thread takes the build lock; only a status
+# that old without a lock means the process running it died.
+STARTUP_GRACE = 5.0
 
 
 def _now() -> str:
@@ -32,11 +35,14 @@ def _now() -> str:
 
 
 def read_status(index_dir: Path) -> dict[str, Any]:
+    path = index_dir / STATUS_FILE
     try:
-        status: dict[str, Any] = json.loads((index_dir / STATUS_FILE).read_text(encoding="utf-8"))
+        status: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        age = time.time() - path.stat().st_mtime
     except (FileNotFoundError, ValueError):
         return {"state": "idle", "job_id": None}
-    if status.get("state") == "running" and not generations.build_is_running(index_dir):
+    if (status.get("state") == "running" and age > STARTUP_GRACE
+            and not generations.build_is_running(index_dir)):
         # The process running it died (the lock died with it).
         status["state"] = "failed"
         status["error"] = "the build process stopped before finishing"

@@ -132,3 +132,18 @@ def test_a_broken_new_generation_is_refused_and_the_old_one_serves(admin: FlaskC
     build_index(settings, fake_encoder, full=True)  # a build repairs it
     wait_for(lambda: admin.get("/api/health").get_json()["generation"] == "gen-000003")
     assert "reload_error" not in admin.get("/api/health").get_json()
+
+
+def test_a_job_whose_process_died_is_reported_failed(admin: FlaskClient, settings: Settings) -> None:
+    import json
+    import os
+
+    from qa_service import jobs
+
+    status_file = settings.index_dir / jobs.STATUS_FILE
+    status_file.write_text(json.dumps({"job_id": "x", "state": "running"}), encoding="utf-8")
+    assert admin.get("/api/index/status", headers=AUTH).get_json()["state"] == "running"  # just started
+    old = time.time() - 60
+    os.utime(status_file, (old, old))
+    status = admin.get("/api/index/status", headers=AUTH).get_json()
+    assert status["state"] == "failed" and "stopped before finishing" in status["error"]
