@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -46,6 +47,23 @@ def error_response(status: int, code: str, message: str) -> Any:
 def state() -> ServiceState:
     qa_state: ServiceState = current_app.extensions["qa"]
     return qa_state
+
+
+def json_body() -> Any:
+    """The request body as JSON, or None if it is not JSON at all.
+
+    Parsed here rather than with request.get_json: the body is already bounded by the
+    size limit, and json.loads raises RecursionError (not ValueError) for deep nesting.
+    """
+    data = request.get_data(cache=True)
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except RecursionError as exc:
+        raise ApiError(400, "invalid_json", "the JSON body is nested too deeply") from exc
+    except ValueError:  # includes UnicodeDecodeError for bytes that are not UTF-8
+        return None
 
 
 def _int_field(body: dict, name: str, default: int, low: int, high: int) -> int:
@@ -94,7 +112,7 @@ def _ready() -> Any:
 
 @bp.post("/ask")
 def ask() -> Any:
-    question, top_k, history = parse_ask(request.get_json(silent=True))
+    question, top_k, history = parse_ask(json_body())
     retriever = _ready()
     try:
         result = retriever.ask(question, top_k=top_k, history=history)
@@ -185,7 +203,7 @@ def add_article() -> Any:
     if rebuild_now not in ("0", "1"):
         raise ApiError(400, "invalid_request", "'rebuild' must be 0 or 1")
     try:
-        path = uploads.save_article(Path(current_app.config["CORPUS_DIR"]), request.get_json(silent=True))
+        path = uploads.save_article(Path(current_app.config["CORPUS_DIR"]), json_body())
     except uploads.UploadError as exc:
         raise ApiError(400, "invalid_article", str(exc)) from exc
     job = _start_rebuild() if rebuild_now == "1" else None
