@@ -13,7 +13,7 @@ QUESTION ?= 藁城区完成了多少户厕所改造？
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install model index run serve test test-fast lint bench browser-deps clean
+.PHONY: install model index run serve test test-fast lint bench reliability browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,12 @@ bench: install
 	$(PY) benchmarks/retrieval.py
 	$(PY) benchmarks/http_latency.py
 	$(PY) benchmarks/incremental.py
+
+# The long part of the reliability suite (about 5 minutes): fuzzing, 16 clients for 60 s
+# during a rebuild, corrupt generations, a worker killed under load. The fast part is in
+# `make test`.
+reliability: install model
+	$(PY) benchmarks/reliability.py
 
 clean:
 	rm -rf $(INDEX_DIR)/generations $(INDEX_DIR)/CURRENT $(INDEX_DIR)/build.lock

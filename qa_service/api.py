@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from . import jobs, uploads
 from .config import Settings
 from .generations import BuildLockedError
+from .lexical import is_blank
 from .openapi import openapi_spec
 from .retrieval import QuestionError
 from .service import ServiceState
@@ -86,7 +87,7 @@ def parse_ask(body: Any) -> tuple[str, int, list[str]]:
     question = body.get("question")
     if not isinstance(question, str):
         raise ApiError(400, "invalid_request", "'question' is required and must be a string")
-    if not question.strip():
+    if is_blank(question):
         raise ApiError(400, "empty_question", "the question is empty / 问题不能为空")
     if len(question) > MAX_QUESTION_CHARS:
         raise ApiError(400, "question_too_long",

@@ -20,6 +20,14 @@ import numpy as np
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 IDS_FILE = "ids.npy"
+# White space as JSON Schema (ECMA-262 \s) defines it, which the OpenAPI spec's patterns
+# use; Python's str.isspace() also counts characters such as U+0085 and U+001C.
+SCHEMA_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
+                    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def is_blank(text: str) -> bool:
+    return not text.strip(SCHEMA_WHITESPACE)
 
 
 @functools.lru_cache(maxsize=1)

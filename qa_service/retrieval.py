@@ -18,7 +18,7 @@ from .index_load import (
     check_model,
     load_index,
 )
-from .lexical import normalize_text
+from .lexical import is_blank, normalize_text
 from .search import Hit, Mode, SearchSettings, search
 
 __all__ = ["IndexMismatchError", "IndexNotReadyError", "QuestionError", "Retriever", "load_index"]
@@ -38,7 +38,7 @@ def normalize_question(question: str) -> str:
     Only an empty or white-space question is an error; one made of control characters
     alone normalises to "" and is answered as having nothing to search for.
     """
-    if not question.strip():
+    if is_blank(question):
         raise QuestionError("the question is empty")
     cleaned = re.sub(r"[\x00-\x1f\x7f]", " ", question)
     return re.sub(r"\s+", " ", normalize_text(cleaned, lower=False)).strip()

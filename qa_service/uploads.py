@@ -9,6 +9,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .lexical import SCHEMA_WHITESPACE, is_blank
+
 MAX_TITLE = 200
 MAX_TEXT = 200_000
 MAX_META = 200
@@ -23,11 +25,11 @@ def _field(body: dict, name: str, limit: int, required: bool, single_line: bool)
     value = body.get(name)
     if not required and (value is None or value == ""):
         return None
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or is_blank(value):
         raise UploadError(f"'{name}' must be a non-empty string")
     if len(value) > limit:
         raise UploadError(f"'{name}' has {len(value)} characters; at most {limit}")
-    value = value.strip()  # surrounding white space, a trailing newline included, is dropped
+    value = value.strip(SCHEMA_WHITESPACE)  # surrounding white space, a trailing newline included
     if _CONTROL.search(value) or (single_line and ("\n" in value or "\r" in value)):
         what = "control characters or line breaks" if single_line else "control characters"
         raise UploadError(f"'{name}' contains {what}")

@@ -6,6 +6,7 @@ and schema-valid requests are accepted. The admin endpoints are included, with a
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,6 +28,9 @@ from qa_service.index_build import build_index
 from .conftest import SEED_CORPUS, FakeEncoder
 
 TOKEN = "fuzz-token"
+# benchmarks/reliability.py runs more examples and reads the number of cases back.
+EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "60"))
+COUNT_FILE = os.environ.get("QA_FUZZ_COUNT_FILE")
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -45,6 +49,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_generated_requests_conform(case) -> None:  # type: ignore[no-untyped-def]
-    case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=CHECKS)
+    response = case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=CHECKS)
+    if COUNT_FILE:
+        with open(COUNT_FILE, "a") as counts:
+            counts.write(f"{response.status_code}\n")
