@@ -11,34 +11,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.live_server import call, running_server  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
 from qa_service.encoder import load_encoder  # noqa: E402
 from qa_service.index_build import build_index  # noqa: E402
 from qa_service.retrieval import Retriever, load_index  # noqa: E402
 
 QUESTIONS = ROOT / "benchmarks" / "bulletin_questions.jsonl"
-
-
-def post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())  # type: ignore[no-any-return]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -67,37 +55,18 @@ def main() -> None:
                 retriever.ask(ask["question"], history=ask["history"])
                 in_process.append((time.perf_counter() - started) * 1000)
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {**os.environ, "QA_INDEX_DIR": str(settings.index_dir), "HF_HUB_OFFLINE": "1"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "qa_service.cli", "serve", "--port", str(port),
-             "--workers", str(args.workers), "--threads", str(args.threads)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/api/health", timeout=30) as response:
-                        if response.status == 200:
-                            break
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.5)
+        env = {"QA_INDEX_DIR": str(settings.index_dir), "HF_HUB_OFFLINE": "1"}
+        with running_server(env, args.workers, args.threads) as (base, _):
             for ask in asks[: 2 * args.workers]:  # warm every worker
-                post(base + "/api/ask", ask)
+                call(base + "/api/ask", ask)
             over_http = []
             for _ in range(args.rounds):
                 for ask in asks:
                     started = time.perf_counter()
-                    post(base + "/api/ask", ask)
+                    status, _body = call(base + "/api/ask", ask)
                     over_http.append((time.perf_counter() - started) * 1000)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+                    if status != 200:
+                        raise RuntimeError(f"/api/ask answered {status}")
 
     print(f"/api/ask, {len(asks)} bulletin questions x {args.rounds} rounds, one at a time, "
           f"gunicorn {args.workers} workers x {args.threads} threads on 127.0.0.1")

@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,10 +30,13 @@ import tempfile
 import threading
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.live_server import CLI, call, running_server  # noqa: E402
+
 QUESTION_FILE = ROOT / "benchmarks" / "bulletin_questions.jsonl"
 QUESTIONS = [json.loads(line)["question"]
              for line in QUESTION_FILE.read_text(encoding="utf-8").splitlines() if line]
@@ -43,17 +45,6 @@ NEW_ARTICLE = (
     "藁城区新建的图书馆今天开放,共有藏书十二万册,每天接待读者八百人次。\n"
 )
 NEW_QUESTION = "藁城区新建的图书馆有多少藏书？"
-CLI = [sys.executable, "-m", "qa_service.cli"]
-
-
-def call(url: str, body: dict | None = None, timeout: float = 60) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
 
 
 def rss_kb(pid: int) -> int:
@@ -113,18 +104,6 @@ def fuzz(examples: int) -> tuple[int, int, bool]:
     return len(statuses), sum(s >= 500 for s in statuses), run.returncode == 0
 
 
-def wait_ready(base: str, deadline: float) -> dict:
-    while time.monotonic() < deadline:
-        try:
-            status, health = call(base + "/api/health", timeout=30)
-            if status == 200:
-                return health
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    raise TimeoutError("the server did not become ready")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
@@ -143,15 +122,7 @@ def main() -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index_dir),
            "QA_RELOAD_SECONDS": "1"}
     subprocess.run([*CLI, "index"], env=env, check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "2", "--threads", "4"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "server.log").open("w"),
-                              start_new_session=True)
-    try:
-        wait_ready(base, time.monotonic() + 180)
+    with running_server(env, 2, 4, log=tmp / "server.log") as (base, server):
         with Load(base, args.clients):  # warm every request thread of both workers
             time.sleep(10)
         workers = worker_pids(server.pid)
@@ -221,10 +192,7 @@ def main() -> None:
         killed_failed = [r for r in load.results if r[2] != 200]
         rows += [("worker killed with SIGKILL under load", f"restarted: {restarted}"),
                  ("requests during the kill / failed", f"{len(load.results)} / {len(killed_failed)}")]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
     print("| check | result |")
     print("|---|---|")
