@@ -124,6 +124,18 @@ class ChunkStore:
         ).fetchall()
         return [SentenceSpan(*row) for row in rows]
 
+    def content_hashes(self) -> dict[str, str]:
+        """Article id -> content hash, for deciding what an incremental build may reuse."""
+        return dict(self._conn().execute("SELECT id, content_hash FROM articles").fetchall())
+
+    def chunk_spans(self) -> list[tuple[int, str, int, int]]:
+        """(chunk id, article id, char_start, char_end) of every chunk."""
+        return self._conn().execute("SELECT id, article_id, char_start, char_end FROM chunks").fetchall()
+
+    def sentence_spans(self) -> list[tuple[int, str, int, int]]:
+        """(sentence id, article id, char_start, char_end) of every sentence."""
+        return self._conn().execute("SELECT id, article_id, char_start, char_end FROM sentences").fetchall()
+
     def list_articles(self, offset: int, limit: int) -> list[dict]:
         rows = self._conn().execute(
             "SELECT a.id, a.title, a.source, a.date, a.paragraphs,"

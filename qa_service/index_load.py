@@ -71,9 +71,10 @@ def load_index(index_dir: Path) -> LoadedIndex:
         raise
     except Exception as exc:  # FAISS raises RuntimeError, sqlite DatabaseError, KeyError...
         raise IndexNotReadyError(f"index {path} cannot be loaded ({exc}): {FIX_HINT}") from exc
-    if len(vectors) != expected or store.count_chunks() != expected:
+    stored_chunks = store.count_chunks()
+    if len(vectors) != expected or stored_chunks != expected:
         raise IndexNotReadyError(
-            f"index {path} is inconsistent ({len(vectors)} vectors, {store.count_chunks()} chunks, "
+            f"index {path} is inconsistent ({len(vectors)} vectors, {stored_chunks} chunks, "
             f"manifest says {expected}): {FIX_HINT}")
     return LoadedIndex(name, path, manifest, vectors, lexical, sentence_vectors, store)
 

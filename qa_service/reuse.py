@@ -55,20 +55,13 @@ def load_previous(index_dir: Path, model: str, dimension: int, chunking: dict,
     if manifest.get("format_version") != format_version:
         return None, "the index format changed"
 
-    conn = index.store._conn()
-    hashes = dict(conn.execute("SELECT id, content_hash FROM articles").fetchall())
+    store = index.store
     ids, matrix = index.vectors.all_vectors()
     row_of_id = {int(chunk_id): row for row, chunk_id in enumerate(ids)}
-    chunk_rows = {
-        (article, start, end): row_of_id[chunk_id]
-        for chunk_id, article, start, end in conn.execute(
-            "SELECT id, article_id, char_start, char_end FROM chunks")
-        if chunk_id in row_of_id
-    }
-    sentence_rows = {
-        (article, start, end): sentence_id
-        for sentence_id, article, start, end in conn.execute(
-            "SELECT id, article_id, char_start, char_end FROM sentences")
-    }
+    chunk_rows = {(article, start, end): row_of_id[chunk_id]
+                  for chunk_id, article, start, end in store.chunk_spans() if chunk_id in row_of_id}
+    sentence_rows = {(article, start, end): sentence_id
+                     for sentence_id, article, start, end in store.sentence_spans()}
     sentences = np.asarray(index.sentence_vectors, dtype=np.float32)
-    return PreviousVectors(index.generation, hashes, chunk_rows, matrix, sentence_rows, sentences), ""
+    return PreviousVectors(index.generation, store.content_hashes(), chunk_rows, matrix,
+                           sentence_rows, sentences), ""
