@@ -13,7 +13,7 @@ QUESTION ?= 藁城区完成了多少户厕所改造？
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install model index run serve test test-fast lint bench reliability browser-deps clean
+.PHONY: install model index run serve test test-fast lint bench bench-deps reliability browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,12 +54,26 @@ test: install model index lint
 test-fast: install
 	$(PY) -m pytest -m "not slow"
 
-# Quality and speed, measured (about 20 minutes): CMRC 2018 dev/trial and the bulletin
-# questions, /api/ask latency over HTTP, full vs incremental build on 2,000 articles.
-bench: install
-	$(PY) benchmarks/retrieval.py
-	$(PY) benchmarks/http_latency.py
-	$(PY) benchmarks/incremental.py
+# Quality, speed and scale, measured (about 60 minutes; the CMRC indexes and the scale
+# corpora are kept in $(BENCH_DIR) and reused on the next run): CMRC 2018 dev/trial and
+# the bulletin questions; encoder and build rate; query steps, HTTP latency and wrk
+# throughput; full, incremental and killed-then-resumed builds; 100k and 1M chunks.
+# Every script adds rows to one results file, printed at the end as one table.
+BENCH_DIR ?= .bench
+BENCH_RESULTS := $(BENCH_DIR)/results.jsonl
+bench: install model bench-deps
+	mkdir -p $(BENCH_DIR) && rm -f $(BENCH_RESULTS)
+	$(PY) benchmarks/retrieval.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
+	$(PY) benchmarks/encoding.py --results $(BENCH_RESULTS)
+	$(PY) benchmarks/serving.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
+	$(PY) benchmarks/incremental.py --results $(BENCH_RESULTS)
+	$(PY) benchmarks/scale.py --index-cache $(BENCH_DIR)/cmrc --work $(BENCH_DIR)/scale --results $(BENCH_RESULTS)
+	$(PY) benchmarks/results.py $(BENCH_RESULTS)
+
+# wrk, the HTTP load generator of benchmarks/serving.py (Debian package).
+bench-deps:
+	@command -v wrk >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
 # The long part of the reliability suite (about 5 minutes): fuzzing, 16 clients for 60 s
 # during a rebuild, corrupt generations, a worker killed under load. The fast part is in

@@ -27,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import Results  # noqa: E402
 from qa_service.chunking import split_sentences  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
 from qa_service.encoder import Encoder, load_encoder  # noqa: E402
@@ -180,7 +181,7 @@ def print_calibration(curve: dict) -> float:
     return chosen
 
 
-def evaluate_bulletins(encoder: Encoder, cache: Path) -> None:
+def evaluate_bulletins(encoder: Encoder, cache: Path, results: Results) -> None:
     index_dir = cache / "bulletins-index"
     build_index(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=index_dir), encoder)
     retriever = Retriever(load_index(index_dir), encoder)
@@ -219,6 +220,14 @@ def evaluate_bulletins(encoder: Encoder, cache: Path) -> None:
           f"{not_found_ok / max(unanswerable, 1):.3f} | {followups_ok}/{followups} | "
           f"{statistics.median(latencies):.1f} |")
     print("\n".join(misses))
+    section = "bulletin questions"
+    for name, value, target, goal in (
+            ("answer at 1", at1 / answerable, ">= 0.90", 0.90),
+            ("answer in top 3", top3 / answerable, ">= 0.97", 0.97),
+            ("answerable kept found", kept / answerable, ">= 0.95", 0.95),
+            ("unanswerable rejected", not_found_ok / max(unanswerable, 1), "1.0", 1.0)):
+        results.add(section, name, value, "", target, value >= goal)
+    results.add(section, "follow-ups at 1", f"{followups_ok}/{followups}")
 
 
 def main() -> None:
@@ -229,7 +238,9 @@ def main() -> None:
                         help="keep built CMRC indexes here and reuse them on the next run")
     parser.add_argument("--write-calibration", action="store_true",
                         help="store the chosen not-found threshold for this model")
+    parser.add_argument("--results", default=None, help="append result rows here (benchmarks/results.py)")
     args = parser.parse_args()
+    results = Results(args.results)
 
     settings = Settings.from_env()
     encoder = load_encoder(settings.model, settings.model_cache)
@@ -238,13 +249,18 @@ def main() -> None:
         cache = args.index_cache or Path(tmp)
         for name in args.datasets.split(","):
             if name == "bulletins":
-                evaluate_bulletins(encoder, Path(tmp))
+                evaluate_bulletins(encoder, Path(tmp), results)
                 continue
             paragraphs, questions = load_cmrc(name, args.limit)
             tag = f"{name}-{args.limit}" if args.limit else name
             retriever, build = build_or_reuse(tag, paragraphs, encoder, cache)
             result = evaluate_cmrc(retriever, questions, calibrate=name == "dev")
             print_modes(f"CMRC 2018 {name}", build, len(paragraphs), len(questions), result)
+            for mode in MODES:
+                m = result[mode]
+                results.add(f"retrieval CMRC {tag}", f"{mode}: Recall@1 / MRR@10 / AnswerSentence@1",
+                            f"{m['recall@1']:.3f} / {m['mrr@10']:.3f} / {m['answer_sentence@1']:.3f}",
+                            note=f"query p50 {m['ms_p50']:.1f} ms")
             if "calibration" in result:
                 chosen = print_calibration(result["calibration"])
                 if args.write_calibration:

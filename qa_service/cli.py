@@ -97,7 +97,7 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, index_dir: Pat
         click.echo(json.dumps(message) if as_json else f"now serving {previous} (was {current})")
         return
     encoder = load_encoder(settings.model, settings.model_cache)
-    summary = build_index(settings, encoder, show_progress=not as_json and sys.stderr.isatty(), full=full)
+    summary = build_index(settings, encoder, show_progress=not as_json, full=full)
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False) if as_json else summary.describe())
 
 

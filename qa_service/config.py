@@ -25,6 +25,8 @@ class Settings:
     batch_size: int = 32
     top_k: int = 5
     keep_generations: int = 3
+    # Above this many chunks the vector index is approximate (IVF), see vector_index.py.
+    exact_search_limit: int = 100_000
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
 
     @classmethod
@@ -38,7 +40,7 @@ class Settings:
                 continue
             if f.name in ("corpus_dir", "index_dir", "model_cache"):
                 values[f.name] = Path(raw)
-            elif f.name in ("batch_size", "top_k", "keep_generations"):
+            elif f.name in ("batch_size", "top_k", "keep_generations", "exact_search_limit"):
                 values[f.name] = int(raw)
             else:
                 values[f.name] = raw

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,18 +21,19 @@ from . import generations
 from .chunk_store import SentenceSpan, write_chunk_store
 from .chunking import Chunk, chunk_article, embedding_text, sentence_units
 from .config import Settings
+from .embedding_cache import EmbeddingCache, text_key
 from .encoder import Encoder
 from .ingest import Article, SkippedFile, read_corpus
 from .lexical import LexicalIndex
 from .manifest import CHUNKS, FORMAT_VERSION, LEXICAL, MANIFEST, SENTENCE_VECTORS, VECTORS
+from .progress import Progress, log_progress, terminal_progress
 from .reuse import PreviousVectors, load_previous
-from .vector_index import create_vector_index
+from .vector_index import build_vector_index
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 # Texts are embedded in slices of this many, sorted by length, so progress can be shown.
 SLICE = 256
 
-Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 class BuildError(RuntimeError):
@@ -50,6 +52,7 @@ class BuildSummary:
     chunks_embedded: int = 0
     chunks_total: int = 0
     sentences_embedded: int = 0
+    vectors_resumed: int = 0  # taken from the cache of an unfinished earlier build
     skipped_files: list[dict[str, str]] = field(default_factory=list)
     full_rebuild_reason: str | None = None
     seconds: float = 0.0
@@ -66,6 +69,8 @@ class BuildSummary:
             f"{self.articles_removed} removed, {self.articles_reused} reused; "
             f"{self.chunks_embedded} chunks embedded",
         ]
+        if self.vectors_resumed:
+            lines.append(f"resumed: {self.vectors_resumed} vectors came from an unfinished earlier build")
         if self.full_rebuild_reason:
             lines.append(f"full rebuild: {self.full_rebuild_reason}")
         if self.skipped_files:
@@ -77,37 +82,57 @@ class BuildSummary:
 
 
 def embed(encoder: Encoder, texts: list[str], batch_size: int, phase: str,
-          progress: Progress | None) -> np.ndarray:
-    """Embed in length-sorted slices (little padding per batch), reporting progress."""
+          progress: Progress | None, sink: Callable[[list[int], np.ndarray], None]) -> None:
+    """Embed in length-sorted slices (little padding per batch), reporting progress.
+
+    ``sink(rows, vectors)`` takes every slice as soon as it is embedded, so no second
+    copy of all vectors is ever held.
+    """
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    vectors = np.empty((len(texts), encoder.dimension), dtype=np.float32)
+    if progress:
+        progress(phase, 0, len(order))  # starts the clock for the rate and time left
     for start in range(0, len(order), SLICE):
         rows = order[start : start + SLICE]
         part = encoder.encode_passages([texts[i] for i in rows], batch_size=batch_size)
         if part.shape != (len(rows), encoder.dimension) or not np.isfinite(part).all():
             raise BuildError(f"encoder {encoder.name} returned unusable vectors {part.shape}")
-        vectors[rows] = part
+        sink(rows, part)
         if progress:
             progress(phase, min(start + SLICE, len(order)), len(order))
-    return vectors
 
 
 def _vectors(keys: list[tuple[str, int, int]], texts: list[str], reuse: Callable, encoder: Encoder,
-             settings: Settings, phase: str, progress: Progress | None) -> tuple[np.ndarray, int]:
-    """Reused vectors where ``reuse(key)`` has one, fresh embeddings for the rest."""
-    vectors = np.empty((len(keys), encoder.dimension), dtype=np.float32)
-    missing = []
+             settings: Settings, phase: str, progress: Progress | None,
+             cache: EmbeddingCache, dtype: type = np.float32) -> tuple[np.ndarray, int, int]:
+    """Reused vectors where ``reuse(key)`` or the resume cache has one, fresh embeddings
+    for the rest; returns (vectors, embedded, resumed)."""
+    vectors: np.ndarray = np.empty((len(keys), encoder.dimension), dtype=dtype)
+    missing: list[int] = []
+    hashes: dict[int, bytes] = {}
+    resumed = 0
     for row, key in enumerate(keys):
         old = reuse(key)
+        if old is None:
+            hashes[row] = text_key(phase, texts[row])
+            old = cache.get(hashes[row])
+            resumed += old is not None
         if old is None:
             missing.append(row)
         else:
             vectors[row] = old
     if missing:
-        vectors[missing] = embed(encoder, [texts[r] for r in missing], settings.batch_size, phase, progress)
+        def keep(rows: list[int], part: np.ndarray) -> None:
+            targets = [missing[r] for r in rows]
+            vectors[targets] = part
+            cache.put([hashes[t] for t in targets], part)
+
+        try:
+            embed(encoder, [texts[r] for r in missing], settings.batch_size, phase, progress, keep)
+        finally:
+            cache.flush()  # killed (SIGTERM, Ctrl-C) or failed: keep what was embedded
     elif progress:
         progress(phase, 0, 0)
-    return vectors, len(missing)
+    return vectors, len(missing), resumed
 
 
 def build_index(settings: Settings, encoder: Encoder, show_progress: bool = False,
@@ -116,7 +141,7 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
     started = time.perf_counter()
     index_dir = settings.index_dir
     if show_progress and progress is None:
-        progress = _terminal_progress()
+        progress = terminal_progress() if sys.stderr.isatty() else log_progress()
     with generations.build_lock(index_dir):
         generations.remove_stale_staging(index_dir)
         corpus = read_corpus(settings.corpus_dir)
@@ -153,14 +178,18 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
             return lambda key: lookup(key) if key[0] in reusable else None
 
         embed_started = time.perf_counter()
+        cache = EmbeddingCache(index_dir, encoder.name, encoder.dimension)
         passage_texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
-        vectors, summary.chunks_embedded = _vectors(
+        vectors, summary.chunks_embedded, resumed_chunks = _vectors(
             [(c.article_id, c.char_start, c.char_end) for c in chunks], passage_texts,
-            reused("chunks"), encoder, settings, "chunks", progress)
-        sentence_vectors, summary.sentences_embedded = _vectors(
+            reused("chunks"), encoder, settings, "chunks", progress, cache)
+        sentence_vectors, summary.sentences_embedded, resumed_sentences = _vectors(
             [(s.article_id, s.char_start, s.char_end) for s in sentences],
             [texts[s.article_id][s.char_start : s.char_end] for s in sentences],
-            reused("sentences"), encoder, settings, "sentences", progress)
+            reused("sentences"), encoder, settings, "sentences", progress, cache,
+            # Stored as fp16 (see _write_generation): held so from the start, half the memory.
+            dtype=np.float16)
+        summary.vectors_resumed = resumed_chunks + resumed_sentences
         summary.embed_seconds = round(time.perf_counter() - embed_started, 3)
         summary.chunks_total = len(chunks)
 
@@ -172,6 +201,7 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        cache.clear()  # everything it held is in the published generation now
         generations.prune(index_dir, settings.keep_generations)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
@@ -194,17 +224,16 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
                       sentences: list[SentenceSpan], sentence_vectors: np.ndarray,
                       corpus_files: dict[str, str], summary: BuildSummary) -> None:
     ids = np.arange(len(chunks), dtype=np.int64)
-    index = create_vector_index("flat", encoder.dimension)
-    index.add(ids, vectors)
+    index = build_vector_index(ids, vectors, encoder.dimension, settings.exact_search_limit)
     index.save(staging / VECTORS)
     # fp16 halves the file; cosines between unit vectors lose nothing that matters.
-    np.save(staging / SENTENCE_VECTORS, sentence_vectors.astype(np.float16))
+    np.save(staging / SENTENCE_VECTORS, np.asarray(sentence_vectors, dtype=np.float16))
     LexicalIndex.build(ids, passage_texts).save(staging / LEXICAL)
     write_chunk_store(staging / CHUNKS, articles, list(zip(ids.tolist(), chunks, strict=True)), sentences)
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": {"name": encoder.name, "dimension": encoder.dimension},
-        "vector_index": {"kind": index.kind, "file": VECTORS},
+        "vector_index": {"kind": index.kind, "file": VECTORS, **index.params},
         "lexical_index": {"kind": "bm25s", "dir": LEXICAL},
         "sentence_vectors": SENTENCE_VECTORS,
         "chunk_store": CHUNKS,
@@ -220,23 +249,6 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
     }
     # The manifest is written last: a folder without one is never a valid generation.
     (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def _terminal_progress() -> Progress:
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
-
-    def report(phase: str, done: int, total: int) -> None:
-        if phase == "files" or total == 0:
-            return
-        bar = bars.get(phase) or bars.setdefault(phase, tqdm(total=total, desc=f"embedding {phase}",
-                                                             unit=phase[:-1]))
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return report
 
 
 def calibration_for(model: str) -> dict:

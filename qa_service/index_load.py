@@ -12,7 +12,7 @@ from .chunk_store import ChunkStore
 from .encoder import Encoder
 from .lexical import LexicalIndex
 from .manifest import FORMAT_VERSION, MANIFEST, read_manifest
-from .vector_index import FaissFlatIndex, load_vector_index
+from .vector_index import FaissVectorIndex, load_vector_index
 
 FIX_HINT = "run `qa-service index` (or `make index`) to build it"
 
@@ -30,7 +30,7 @@ class LoadedIndex:
     generation: str
     path: Path
     manifest: dict
-    vectors: FaissFlatIndex
+    vectors: FaissVectorIndex
     lexical: LexicalIndex
     sentence_vectors: np.ndarray  # memory-mapped, one row per sentence id
     store: ChunkStore
@@ -60,7 +60,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
             if actual != size:
                 raise IndexNotReadyError(
                     f"index file {path / file_name} is {actual} bytes, expected {size} (damaged): {FIX_HINT}")
-        vectors = load_vector_index(manifest["vector_index"]["kind"], path / manifest["vector_index"]["file"])
+        described = manifest["vector_index"]
+        vectors = load_vector_index(described["kind"], path / described["file"], described.get("nprobe"))
         store = ChunkStore(path / manifest["chunk_store"])
         lexical = LexicalIndex.load(path / manifest["lexical_index"]["dir"])
         sentence_vectors = np.load(path / manifest["sentence_vectors"], mmap_mode="r")

@@ -20,6 +20,7 @@ from . import generations
 from .config import Settings
 from .encoder import load_encoder
 from .index_build import build_index
+from .progress import PhaseClock
 from .service import ServiceState
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class RebuildJob:
             "finished_at": None, "progress": {}, "summary": None, "error": None, "seconds": None,
         }
         self._last_write = 0.0
+        self._clock = PhaseClock()
 
     def _write(self, force: bool = False) -> None:
         if force or time.monotonic() - self._last_write >= WRITE_EVERY:
@@ -66,7 +68,7 @@ class RebuildJob:
                                           json.dumps(self.status, ensure_ascii=False))
 
     def _progress(self, phase: str, done: int, total: int) -> None:
-        self.status["progress"][phase] = {"done": done, "total": total}
+        self.status["progress"][phase] = self._clock.estimate(phase, done, total)
         self._write(force=done >= total)
 
     def run(self) -> None:

@@ -66,8 +66,15 @@ class LexicalIndex:
     def build(cls, ids: np.ndarray, texts: list[str]) -> LexicalIndex:
         import bm25s
 
+        # Token ids, not token lists: a list of strings per chunk costs ~70 bytes a token
+        # (4 GB at 100k chunks); ids that point into one vocabulary cost 8.
+        vocabulary: dict[str, int] = {}
+        token_ids = [[vocabulary.setdefault(token, len(vocabulary)) for token in tokenize(text)]
+                     for text in texts]
         bm25 = bm25s.BM25()
-        bm25.index([tokenize(t) for t in texts], show_progress=False)
+        if not vocabulary:  # nothing but emoji: bm25s needs one (empty) token to exist
+            vocabulary[""] = 0
+        bm25.index((token_ids, vocabulary), show_progress=False)
         return cls(bm25, np.asarray(ids, dtype=np.int64))
 
     def __len__(self) -> int:

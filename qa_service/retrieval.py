@@ -74,15 +74,20 @@ class Retriever:
         return self.index.min_confidence
 
     def run(self, query: str, mode: Mode = "hybrid", keep: Callable[[Hit], bool] | None = None,
-            vector: np.ndarray | None = None) -> Outcome:
+            vector: np.ndarray | None = None, timings: dict[str, float] | None = None) -> Outcome:
         """Search and choose the answer for an already normalised query.
 
         ``keep`` filters the hits before answering (benchmarks use it to take a
-        question's own paragraph away and make it unanswerable).
+        question's own paragraph away and make it unanswerable). ``timings`` receives
+        the seconds of each step: encode, dense, lexical, fusion, answer.
         """
+        clock = time.perf_counter()
         if vector is None:
             vector = self.encoder.encode_queries([query])[0]
-        hits = search(self.index, query, vector, mode, self.search_settings)
+        if timings is not None:
+            timings["encode"] = time.perf_counter() - clock
+        hits = search(self.index, query, vector, mode, self.search_settings, timings)
+        clock = time.perf_counter()
         if keep is not None:
             hits = [h for h in hits if keep(h)]
         outcome = Outcome(query, hits)
@@ -93,6 +98,8 @@ class Retriever:
             outcome.answer = max(candidates, key=lambda s: s.score)
             # How well the best sentence matches the question: calibrated per model.
             outcome.confidence = max(s.similarity for s in candidates)
+        if timings is not None:
+            timings["answer"] = time.perf_counter() - clock
         return outcome
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,

@@ -62,6 +62,6 @@ def load_previous(index_dir: Path, model: str, dimension: int, chunking: dict,
                   for chunk_id, article, start, end in store.chunk_spans() if chunk_id in row_of_id}
     sentence_rows = {(article, start, end): sentence_id
                      for sentence_id, article, start, end in store.sentence_spans()}
-    sentences = np.asarray(index.sentence_vectors, dtype=np.float32)
+    sentences = index.sentence_vectors  # fp16, memory-mapped: rows are copied as they are reused
     return PreviousVectors(index.generation, store.content_hashes(), chunk_rows, matrix,
                            sentence_rows, sentences), ""

@@ -11,6 +11,7 @@ down (the measured failure of plain RRF with a weak list).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,17 +79,23 @@ def diversify(hits: list[Hit], max_covered: float = 0.5) -> list[Hit]:
 
 
 def search(index: LoadedIndex, question: str, query_vector: np.ndarray, mode: Mode,
-           settings: SearchSettings | None = None) -> list[Hit]:
-    """Ranked, de-duplicated hits for ``question`` (best first)."""
+           settings: SearchSettings | None = None, timings: dict[str, float] | None = None) -> list[Hit]:
+    """Ranked, de-duplicated hits for ``question`` (best first).
+
+    ``timings``, when given, receives the seconds spent in each step (benchmarks).
+    """
     settings = settings or SearchSettings()
+    clock = time.perf_counter()
     dense: dict[int, float] = {}
     if mode in ("hybrid", "dense"):
         scores, ids = index.vectors.search(query_vector.reshape(1, -1), settings.depth)
         dense = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+    after_dense = time.perf_counter()
     lexical: dict[int, float] = {}
     if mode in ("hybrid", "lexical"):
         lex_scores, lex_ids = index.lexical.search(question, settings.depth)
         lexical = {int(i): float(s) for i, s in zip(lex_ids, lex_scores, strict=True)}
+    after_lexical = time.perf_counter()
 
     if mode == "dense":
         ranking = dense
@@ -98,5 +105,9 @@ def search(index: LoadedIndex, question: str, query_vector: np.ndarray, mode: Mo
         ranking = fuse(dense, lexical, settings.lexical_share * lexical_weight(question))
     ordered = sorted(ranking, key=lambda cid: -ranking[cid])
     stored = index.store.get_chunks(ordered)
-    hits = [Hit(stored[cid], ranking[cid], dense.get(cid)) for cid in ordered if cid in stored]
-    return diversify(hits)
+    hits = diversify([Hit(stored[cid], ranking[cid], dense.get(cid)) for cid in ordered if cid in stored])
+    if timings is not None:
+        timings["dense"] = after_dense - clock
+        timings["lexical"] = after_lexical - after_dense
+        timings["fusion"] = time.perf_counter() - after_lexical
+    return hits
