@@ -239,7 +239,7 @@ def main() -> None:
         t = time.perf_counter()
         write_corpus(corpus, size)
         print(f"\n## {size:,} chunks (corpus written in {time.perf_counter() - t:.0f} s)", flush=True)
-        build, build_wall, build_peak = run_child(["_build", str(corpus), str(index_dir),
+        build, _, build_peak = run_child(["_build", str(corpus), str(index_dir),
                                                    str(work / "pool.npy")])
         query, _, _ = run_child(["_query", str(index_dir), str(questions_path)])
         with running_server({"QA_INDEX_DIR": str(index_dir)}, 1, 4) as (base, server):
@@ -247,10 +247,10 @@ def main() -> None:
                 call(base + "/api/ask", {"question": q})
             children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
             worker = memory_of(int(children[0]))
-        report(results, size, build, build_wall, build_peak, query, worker)
+        report(results, size, build, build_peak, query, worker)
 
 
-def report(results: Results, size: int, build: dict, build_wall: float, build_peak: float, query: dict,
+def report(results: Results, size: int, build: dict, build_peak: float, query: dict,
            worker: dict) -> None:
     chunks = build["chunks"]
     section = f"scale {chunks:,} chunks"
