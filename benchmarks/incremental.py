@@ -69,7 +69,7 @@ def main() -> None:
         corpus = Path(tmp) / "corpus"
         n = write_corpus(corpus, args.articles)
         settings = Settings.from_env(corpus_dir=corpus, index_dir=Path(tmp) / "index")
-        encoder = load_encoder(settings.model, settings.model_cache)
+        encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
         started = time.perf_counter()
         full = build_index(settings, encoder, show_progress=sys.stderr.isatty())
         full_seconds = time.perf_counter() - started

@@ -243,7 +243,7 @@ def main() -> None:
     results = Results(args.results)
 
     settings = Settings.from_env()
-    encoder = load_encoder(settings.model, settings.model_cache)
+    encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
     print(f"model {encoder.name}")
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.index_cache or Path(tmp)

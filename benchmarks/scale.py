@@ -113,7 +113,7 @@ def real_pool(index_cache: Path | None, work: Path) -> np.ndarray:
     else:
         sentences, _ = cmrc_sentences()
         settings = Settings.from_env()
-        encoder = load_encoder(settings.model, settings.model_cache)
+        encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
         pool = encoder.encode_passages(random.Random(0).sample(sentences, 3000))
     np.save(path, pool)
     return pool
@@ -127,7 +127,8 @@ def question_vectors(work: Path, count: int) -> tuple[list[str], np.ndarray]:
         from qa_service.encoder import load_encoder
 
         settings = Settings.from_env()
-        np.save(path, load_encoder(settings.model, settings.model_cache).encode_queries(questions))
+        encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
+        np.save(path, encoder.encode_queries(questions))
     return questions, np.load(path)
 
 

@@ -122,9 +122,9 @@ def main() -> None:
             index_dir, where = Path(tmp) / "index", f"CMRC 2018 dev, first {args.paragraphs} paragraphs"
             write_corpus(Path(tmp) / "corpus", args.paragraphs)
             settings = Settings.from_env(corpus_dir=Path(tmp) / "corpus", index_dir=index_dir)
-            build_index(settings, load_encoder(settings.model, settings.model_cache))
+            build_index(settings, load_encoder(settings.model, settings.model_cache, settings.precision))
         settings = Settings.from_env(index_dir=index_dir)
-        encoder = load_encoder(settings.model, settings.model_cache)
+        encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
         index = load_index(index_dir)
         retriever = Retriever(index, encoder)
         chunks = index.manifest["counts"]["chunks"]

@@ -52,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         RELOAD_SECONDS=2.0,  # how often each worker looks for a new index generation
         MODEL=BUILTIN_MODEL,
         MODEL_CACHE=str(default_model_cache()),
+        PRECISION="auto",  # encoder precision: auto, fp32 or bf16 (see encoder.py)
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.config.from_prefixed_env("QA")
@@ -62,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     state = ServiceState(index_dir=Path(app.config["INDEX_DIR"]), model=str(app.config["MODEL"]),
                          model_cache=Path(app.config["MODEL_CACHE"]),
+                         precision=str(app.config["PRECISION"]),
                          encoder=app.config.get("ENCODER"))
     app.extensions["qa"] = state
     state.load()

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .config import BUILTIN_MODEL, Settings
+from .config import BUILTIN_MODEL, PRECISIONS, Settings
 
 
 class CliError(click.ClickException):
@@ -55,6 +55,9 @@ def index_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         default=None, show_envvar=True,
                         help="Where the built-in model is materialised "
                         "[default: ~/.cache/qa-service/models].")(func)
+    func = click.option("--precision", envvar="QA_PRECISION", type=click.Choice(PRECISIONS),
+                        default="auto", show_default=True, show_envvar=True,
+                        help="Encoder precision; auto is bf16 where the CPU has native bf16.")(func)
     func = click.option("--index-dir", envvar="QA_INDEX_DIR", type=click.Path(path_type=Path),
                         default=Path("embeddings"), show_default=True, show_envvar=True)(func)
     return func
@@ -79,7 +82,7 @@ def main() -> None:
 @click.option("--rollback", is_flag=True, help="Switch back to the previous generation and stop.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @reports_errors
-def index(corpus_dir: Path, model: str, model_cache: Path | None, index_dir: Path,
+def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str, index_dir: Path,
           batch_size: int, full: bool, rollback: bool, as_json: bool) -> None:
     """Build the index from the corpus folder and switch to it atomically.
 
@@ -90,13 +93,13 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, index_dir: Pat
     from .index_build import build_index
 
     settings = _settings(corpus_dir=corpus_dir, model=model, model_cache=model_cache,
-                         index_dir=index_dir, batch_size=batch_size)
+                         precision=precision, index_dir=index_dir, batch_size=batch_size)
     if rollback:
         previous, current = generations.rollback(settings.index_dir)
         message = {"generation": previous, "rolled_back_from": current}
         click.echo(json.dumps(message) if as_json else f"now serving {previous} (was {current})")
         return
-    encoder = load_encoder(settings.model, settings.model_cache)
+    encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
     summary = build_index(settings, encoder, show_progress=not as_json, full=full)
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False) if as_json else summary.describe())
 
@@ -112,15 +115,16 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, index_dir: Pat
               show_default=True, help="Retrieval method.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @reports_errors
-def ask(question: str, model: str, model_cache: Path | None, index_dir: Path, top_k: int,
-        history: tuple[str, ...], mode: str, as_json: bool) -> None:
+def ask(question: str, model: str, model_cache: Path | None, precision: str, index_dir: Path,
+        top_k: int, history: tuple[str, ...], mode: str, as_json: bool) -> None:
     """Ask QUESTION; with QUESTION '-', read one question per line and write JSON lines."""
     from .encoder import load_encoder
     from .retrieval import QuestionError, Retriever, load_index
 
-    settings = _settings(model=model, model_cache=model_cache, index_dir=index_dir)
+    settings = _settings(model=model, model_cache=model_cache, precision=precision,
+                         index_dir=index_dir)
     loaded = load_index(settings.index_dir)  # before the model: a missing index fails fast
-    retriever = Retriever(loaded, load_encoder(settings.model, settings.model_cache))
+    retriever = Retriever(loaded, load_encoder(settings.model, settings.model_cache, settings.precision))
     if question == "-":
         for line in sys.stdin:
             line = line.rstrip("\n")

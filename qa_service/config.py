@@ -9,6 +9,7 @@ from pathlib import Path
 from .chunking import ChunkingSettings
 
 BUILTIN_MODEL = "multilingual-e5-small"
+PRECISIONS = ("auto", "fp32", "bf16")  # of the encoder
 
 
 def default_model_cache() -> Path:
@@ -23,6 +24,8 @@ class Settings:
     model: str = BUILTIN_MODEL
     model_cache: Path = field(default_factory=default_model_cache)
     batch_size: int = 32
+    # auto: bf16 autocast where the CPU has native bf16 (encoder.py), else fp32.
+    precision: str = "auto"
     top_k: int = 5
     keep_generations: int = 3
     # Above this many chunks the vector index is approximate (IVF), see vector_index.py.

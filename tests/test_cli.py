@@ -14,7 +14,7 @@ from .conftest import FakeEncoder
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, corpus_dir: Path) -> CliRunner:
     fake = FakeEncoder(name="multilingual-e5-small")
-    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache: fake)
+    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache, precision="auto": fake)
     monkeypatch.setenv("QA_CORPUS_DIR", str(corpus_dir))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "embeddings"))
     return CliRunner()
@@ -94,3 +94,31 @@ def test_options_double_as_environment_variables(runner: CliRunner, tmp_path: Pa
     monkeypatch.setenv("QA_INDEX_DIR", str(other))
     assert runner.invoke(cli.main, ["index"]).exit_code == 0
     assert (other / "CURRENT").read_text().strip() == "gen-000001"
+
+
+def test_precision_reaches_the_encoder_and_bad_values_are_refused(
+        monkeypatch: pytest.MonkeyPatch, runner: CliRunner) -> None:
+    asked: list[str] = []
+    fake = FakeEncoder(name="multilingual-e5-small")
+
+    def load(model: str, cache: Path, precision: str = "auto") -> FakeEncoder:
+        asked.append(precision)
+        return fake
+
+    monkeypatch.setattr(encoder, "load_encoder", load)
+    assert runner.invoke(cli.main, ["index", "--precision", "fp32"]).exit_code == 0
+    monkeypatch.setenv("QA_PRECISION", "bf16")
+    assert runner.invoke(cli.main, ["ask", "厕所改造多少户?"]).exit_code == 0
+    assert asked == ["fp32", "bf16"]
+    result = runner.invoke(cli.main, ["index", "--precision", "fp8"])
+    assert result.exit_code == 2 and "fp8" in result.output
+
+
+def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(encoder, "native_bf16", lambda: False)
+    assert encoder.resolve_precision("auto") == "fp32"
+    monkeypatch.setattr(encoder, "native_bf16", lambda: True)
+    assert encoder.resolve_precision("auto") == "bf16"
+    assert encoder.resolve_precision("fp32") == "fp32"
+    with pytest.raises(encoder.EncoderError, match="unknown precision"):
+        encoder.resolve_precision("int4")

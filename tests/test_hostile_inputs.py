@@ -127,7 +127,7 @@ def test_cli_reports_a_full_disk_in_one_line(settings: Settings, fake_encoder: F
 
     from qa_service import cli, encoder
 
-    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache: fake_encoder)
+    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache, precision="auto": fake_encoder)
     def no_space(*args: Any, **kwargs: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -147,7 +147,7 @@ def test_cli_ask_survives_nasty_questions(settings: Settings, fake_encoder: Fake
     from qa_service import cli, encoder
 
     build_index(settings, fake_encoder)
-    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache: fake_encoder)
+    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache, precision="auto": fake_encoder)
     result = CliRunner().invoke(cli.main, ["ask", question, "--json", "--index-dir", str(settings.index_dir)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["question"] == question

