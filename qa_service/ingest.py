@@ -269,9 +269,11 @@ def parse_document(text: str, source: str) -> list[Article]:
 
 
 def list_corpus_files(corpus_dir: Path) -> list[Path]:
+    # Hidden means hidden inside the corpus: the corpus itself may live under a dot-folder.
     return sorted(
         p for p in corpus_dir.rglob("*")
-        if p.suffix.lower() in CORPUS_SUFFIXES and not any(part.startswith(".") for part in p.parts)
+        if p.suffix.lower() in CORPUS_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
     )
 
 

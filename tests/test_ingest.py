@@ -136,3 +136,12 @@ def test_decode_rejects_empty_input() -> None:
 
     with pytest.raises(UndecodableFile):
         decode_bytes(b"   \n")
+
+
+def test_hidden_files_are_skipped_but_a_corpus_under_a_dot_folder_is_read(tmp_path: Path) -> None:
+    corpus = tmp_path / ".cache" / "corpus"
+    (corpus / ".git").mkdir(parents=True)
+    (corpus / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (corpus / ".draft.txt").write_text(ARTICLE, encoding="utf-8")
+    (corpus / ".git" / "b.txt").write_text(ARTICLE, encoding="utf-8")
+    assert list(read_corpus(corpus).files) == ["a.txt"]
