@@ -4,9 +4,11 @@ CMRC: each paragraph becomes one corpus file (its title as front matter), indexe
 the product's own ingestion, chunking, encoder and index; every question is asked
 through the product's Retriever in each mode. Reported side by side: paragraph-level
 Recall@1/5/10 and MRR@10, answer-in-top-5, AnswerSentence@1 and answer in the top-3
-highlights, with two baselines for the answer sentence, and query times. On dev, the
-not-found curve: each question is asked once with its paragraph (answerable) and once
-with it taken out of the results (unanswerable). Datasets are read from ../shared.
+highlights, with two baselines for the answer sentence, and query times. Not found:
+each question is asked once with its paragraph (answerable) and once with it taken out
+of the results (unanswerable); on dev the curves of both measures and the thresholds
+keeping 95% of answerable questions (stored with --write-calibration), on dev and trial
+how the stored thresholds do. Datasets are read from ../shared.
 
     python benchmarks/retrieval.py [--datasets dev,trial,bulletins] [--limit N]
                                    [--index-cache DIR] [--write-calibration]
@@ -99,8 +101,8 @@ def contains(text: str | None, answers: list[str]) -> bool:
 
 def evaluate_cmrc(retriever: Retriever, questions: list[dict], calibrate: bool) -> dict:
     stats: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
-    answerable: list[float] = []
-    unanswerable: list[float] = []
+    answerable: list[tuple[float, float | None]] = []  # (confidence, evidence)
+    unanswerable: list[tuple[float, float | None]] = []
 
     def add(mode: str, key: str, value: float) -> None:
         stats[mode].setdefault(key, []).append(value)
@@ -135,11 +137,11 @@ def evaluate_cmrc(retriever: Retriever, questions: list[dict], calibrate: bool) 
                 add(mode, "baseline_first_sentence", contains(first, q["answers"]))
                 add(mode, "baseline_shared_bigrams", contains(shared, q["answers"]))
             if mode == "hybrid" and calibrate:
-                answerable.append(outcome.confidence)
+                answerable.append((outcome.confidence, outcome.evidence))
                 gold = q["paragraph"]
                 removed = retriever.run(query, mode, vector=vector,
                                         keep=lambda h, gold=gold: Path(h.chunk.source).stem != gold)
-                unanswerable.append(removed.confidence)
+                unanswerable.append((removed.confidence, removed.evidence))
     result: dict = {mode: {k: float(np.mean(v)) for k, v in values.items() if k != "ms"}
                     for mode, values in stats.items()}
     for mode in MODES:
@@ -168,17 +170,49 @@ def print_modes(title: str, build: str, n_paragraphs: int, n_questions: int, res
           f"{h['baseline_shared_bigrams']:.3f}; ours {h['answer_sentence@1']:.3f}")
 
 
-def print_calibration(curve: dict) -> float:
-    pos, neg = np.array(curve["answerable"]), np.array(curve["unanswerable"])
-    print("\nnot-found curve (hybrid, confidence = best answer-sentence cosine):")
-    print("| threshold | answerable kept | unanswerable rejected |")
-    print("|---|---|---|")
-    for t in np.quantile(np.concatenate([pos, neg]), np.linspace(0.05, 0.95, 10)):
-        print(f"| {t:.4f} | {(pos >= t).mean():.3f} | {(neg < t).mean():.3f} |")
-    chosen = float(np.quantile(pos, 1 - TARGET_KEEP_ANSWERABLE))
-    print(f"chosen: {chosen:.4f} keeps {(pos >= chosen).mean():.3f} of answerable questions "
-          f"and rejects {(neg < chosen).mean():.3f} of unanswerable ones")
+MEASURES = {"confidence": "best answer-sentence cosine",
+            "evidence": "best answer-sentence cosine minus the mean cosine of passages 6-30"}
+
+
+def curve_arrays(curve: dict, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    column = list(MEASURES).index(measure)
+    pos = np.array([row[column] for row in curve["answerable"] if row[column] is not None])
+    neg = np.array([row[column] for row in curve["unanswerable"] if row[column] is not None])
+    return pos, neg
+
+
+def print_calibration(curve: dict) -> dict[str, float]:
+    """The not-found curve of each measure and the threshold keeping 95% of answerable ones."""
+    chosen: dict[str, float] = {}
+    for measure, meaning in MEASURES.items():
+        pos, neg = curve_arrays(curve, measure)
+        print(f"\nnot-found curve (hybrid), {measure} = {meaning}:")
+        print("| threshold | answerable kept | unanswerable rejected |")
+        print("|---|---|---|")
+        for t in np.quantile(np.concatenate([pos, neg]), np.linspace(0.05, 0.95, 10)):
+            print(f"| {t:.4f} | {(pos >= t).mean():.3f} | {(neg < t).mean():.3f} |")
+        auc = float((pos[:, None] > neg[None, :]).mean())
+        chosen[measure] = float(np.quantile(pos, 1 - TARGET_KEEP_ANSWERABLE))
+        t = chosen[measure]
+        print(f"chosen: {t:.4f} keeps {(pos >= t).mean():.3f} of answerable questions and rejects "
+              f"{(neg < t).mean():.3f} of unanswerable ones (AUC {auc:.3f})")
     return chosen
+
+
+def check_calibration(curve: dict, name: str, results: Results) -> None:
+    """The thresholds chosen on dev, applied to another set: do they still keep 95%?"""
+    calibration = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    stored = calibration.get(Settings.from_env().model) or calibration["default"]
+    for measure, key in (("confidence", "min_confidence"), ("evidence", "min_evidence")):
+        if stored.get(key) is None:
+            continue
+        pos, neg = curve_arrays(curve, measure)
+        kept, rejected = float((pos >= stored[key]).mean()), float((neg < stored[key]).mean())
+        served = " (served)" if measure == "evidence" else ""
+        print(f"{name}, stored {key} {stored[key]:.4f}: keeps {kept:.3f} of answerable, "
+              f"rejects {rejected:.3f} of unanswerable")
+        results.add(f"not found, CMRC {name}", f"{measure}{served} >= {stored[key]:.4f}: answerable kept / "
+                    "unanswerable rejected", f"{kept:.3f} / {rejected:.3f}")
 
 
 def evaluate_bulletins(encoder: Encoder, cache: Path, results: Results) -> None:
@@ -209,8 +243,12 @@ def evaluate_bulletins(encoder: Encoder, cache: Path, results: Results) -> None:
         if row.get("history"):
             followups += 1
             followups_ok += hit1
-        if not hit1:
+        if not any(expected in t for t in texts[:3]):
+            misses.append(f"  not in top 3: {row['question']} (expected {expected})")
+        elif not hit1:
             misses.append(f"  not at 1: {row['question']} (expected {expected})")
+        if not result["found"]:
+            misses.append(f"  answerable but not found: {row['question']}")
     print(f"\n## bulletin questions ({BULLETIN_QUESTIONS.name}): {len(rows)} questions, "
           f"{answerable} answerable, {unanswerable} without an answer in the corpus")
     print("| answer at 1 | answer in top 3 | answerable kept found | unanswerable rejected "
@@ -254,25 +292,27 @@ def main() -> None:
             paragraphs, questions = load_cmrc(name, args.limit)
             tag = f"{name}-{args.limit}" if args.limit else name
             retriever, build = build_or_reuse(tag, paragraphs, encoder, cache)
-            result = evaluate_cmrc(retriever, questions, calibrate=name == "dev")
+            result = evaluate_cmrc(retriever, questions, calibrate=True)
             print_modes(f"CMRC 2018 {name}", build, len(paragraphs), len(questions), result)
             for mode in MODES:
                 m = result[mode]
                 results.add(f"retrieval CMRC {tag}", f"{mode}: Recall@1 / MRR@10 / AnswerSentence@1",
                             f"{m['recall@1']:.3f} / {m['mrr@10']:.3f} / {m['answer_sentence@1']:.3f}",
                             note=f"query p50 {m['ms_p50']:.1f} ms")
-            if "calibration" in result:
+            if name == "dev":
                 chosen = print_calibration(result["calibration"])
                 if args.write_calibration:
                     table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
                     table[encoder.name] = {
-                        "min_confidence": round(chosen, 4),
-                        "source": f"benchmarks/retrieval.py on CMRC 2018 {tag}: keeps "
+                        "min_confidence": round(chosen["confidence"], 4),
+                        "min_evidence": round(chosen["evidence"], 4),
+                        "source": f"benchmarks/retrieval.py on CMRC 2018 {tag}: each keeps "
                                   f"{TARGET_KEEP_ANSWERABLE:.0%} of answerable questions",
                     }
                     CALIBRATION_FILE.write_text(json.dumps(table, ensure_ascii=False, indent=2) + "\n",
                                                 encoding="utf-8")
                     print(f"wrote {CALIBRATION_FILE}")
+            check_calibration(result["calibration"], tag, results)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,11 @@ class LoadedIndex:
     def min_confidence(self) -> float:
         return float(self.manifest["calibration"]["min_confidence"])
 
+    @property
+    def min_evidence(self) -> float | None:
+        value = self.manifest["calibration"].get("min_evidence")
+        return None if value is None else float(value)
+
 
 def load_index(index_dir: Path) -> LoadedIndex:
     name = generations.current_generation(index_dir)

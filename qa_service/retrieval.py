@@ -26,6 +26,10 @@ __all__ = ["IndexMismatchError", "IndexNotReadyError", "QuestionError", "Retriev
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
 NOTHING_TO_SEARCH = "问题中没有可以查找的文字。/ The question has no words to search for."
 MAX_HISTORY = 10
+# The background a best sentence must stand out from: the dense cosines of the passages
+# ranked 6th to 30th. Fewer than MIN_BACKGROUND of them (a tiny corpus) is no background.
+BACKGROUND_RANKS = slice(5, 30)
+MIN_BACKGROUND = 5
 
 
 class QuestionError(ValueError):
@@ -54,7 +58,13 @@ class Outcome:
     hits: list[Hit]
     best: list[Sentence | None] = field(default_factory=list)  # per passage
     answer: Sentence | None = None
-    confidence: float = 0.0
+    confidence: float = 0.0  # cosine of the question and the best answer sentence
+    background: float | None = None  # mean cosine of the passages ranked 6th to 30th
+
+    @property
+    def evidence(self) -> float | None:
+        """How far the best sentence stands out from the question's background similarity."""
+        return None if self.background is None else self.confidence - self.background
 
 
 class Retriever:
@@ -72,6 +82,21 @@ class Retriever:
     @property
     def min_confidence(self) -> float:
         return self.index.min_confidence
+
+    def is_found(self, outcome: Outcome) -> bool:
+        """Whether the answer is trusted, by the thresholds calibrated for the model.
+
+        e5 similarities sit in a narrow band whose level depends on the question (English
+        questions score lower against Chinese text, general ones higher), so the measure
+        is how far the best sentence stands out from the passages further down; without
+        such a background (tiny corpus, lexical mode) the absolute similarity is used.
+        """
+        if outcome.answer is None:
+            return False
+        min_evidence, evidence = self.index.min_evidence, outcome.evidence
+        if min_evidence is not None and evidence is not None:
+            return evidence >= min_evidence
+        return outcome.confidence >= self.min_confidence
 
     def run(self, query: str, mode: Mode = "hybrid", keep: Callable[[Hit], bool] | None = None,
             vector: np.ndarray | None = None, timings: dict[str, float] | None = None) -> Outcome:
@@ -98,6 +123,9 @@ class Retriever:
             outcome.answer = max(candidates, key=lambda s: s.score)
             # How well the best sentence matches the question: calibrated per model.
             outcome.confidence = max(s.similarity for s in candidates)
+        dense = sorted((h.dense for h in hits if h.dense is not None), reverse=True)[BACKGROUND_RANKS]
+        if len(dense) >= MIN_BACKGROUND:
+            outcome.background = float(np.mean(dense))
         if timings is not None:
             timings["answer"] = time.perf_counter() - clock
         return outcome
@@ -120,13 +148,12 @@ class Retriever:
             combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode)
             # Kept only when it turns a weak result into a found answer: otherwise a
             # question the corpus cannot answer would show the previous topic's passages.
-            if (combined and combined.confidence >= self.min_confidence
-                    and combined.confidence > outcome.confidence + 0.01):
+            if self.is_found(combined) and combined.confidence > outcome.confidence + 0.01:
                 outcome = combined
         return self._render(question, outcome, top_k, started)
 
     def _render(self, question: str, outcome: Outcome, top_k: int, started: float) -> dict:
-        found = outcome.answer is not None and outcome.confidence >= self.min_confidence
+        found = self.is_found(outcome)
         passages = []
         for rank, hit in enumerate(outcome.hits[:top_k], start=1):
             chunk = hit.chunk

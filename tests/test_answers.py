@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from qa_service.config import Settings
@@ -93,3 +95,33 @@ def test_history_never_hijacks_a_question_that_stays_unanswered(retriever: Retri
     assert result["query"] == "北京冬奥会哪天开幕?"
     assert result["found"] is False
     assert not any("14880户" in p["text"] for p in result["passages"][:1])
+
+
+def test_found_follows_how_far_the_answer_stands_out_when_calibrated(retriever: Retriever) -> None:
+    calibration = retriever.index.manifest["calibration"]
+    outcome = retriever.run(normalize_question("全区共完成厕所改造多少户?"))
+    dense = sorted((h.dense for h in outcome.hits if h.dense is not None), reverse=True)
+    assert len(dense) >= 10
+    assert outcome.background == pytest.approx(sum(dense[5:30]) / len(dense[5:30]))
+    assert outcome.evidence == pytest.approx(outcome.confidence - outcome.background)
+    calibration.update(min_confidence=2.0, min_evidence=outcome.evidence - 0.001)
+    assert retriever.ask("全区共完成厕所改造多少户?")["found"] is True  # absolute level ignored
+    calibration.update(min_confidence=-1.0, min_evidence=outcome.evidence + 0.001)
+    assert retriever.ask("全区共完成厕所改造多少户?")["found"] is False
+
+
+def test_a_corpus_too_small_for_a_background_uses_the_absolute_threshold(
+        tmp_path: Path, fake_encoder: FakeEncoder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    article = "图书馆开放\n\n藁城区新建的图书馆今天开放,共有藏书十二万册。\n"
+    (corpus / "one.txt").write_text(article, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", model_cache=tmp_path / "models")
+    build_index(settings, fake_encoder)
+    retriever = Retriever(load_index(settings.index_dir), fake_encoder)
+    outcome = retriever.run(normalize_question("图书馆有多少藏书?"))
+    assert outcome.answer is not None and outcome.background is None and outcome.evidence is None
+    retriever.index.manifest["calibration"].update(min_evidence=5.0, min_confidence=-1.0)
+    assert retriever.ask("图书馆有多少藏书?")["found"] is True
+    retriever.index.manifest["calibration"]["min_confidence"] = 2.0
+    assert retriever.ask("图书馆有多少藏书?")["found"] is False
