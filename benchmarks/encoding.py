@@ -99,12 +99,13 @@ def profile_questions(encoder: Encoder, questions: list[str], path: Path | None)
     import torch
     from pyinstrument import Profiler
 
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
     profiler = Profiler(interval=0.0005)
     with profiler:
         for q in questions:
             encoder.encode_queries([q])
-    torch.set_num_threads(2)
+    torch.set_num_threads(before)
     if path:
         path.write_text(profiler.output_text(unicode=True, color=False, show_all=True), encoding="utf-8")
     session = profiler.last_session

@@ -121,7 +121,7 @@ class Retriever:
         candidates = [s for s in outcome.best if s is not None]
         if candidates:
             outcome.answer = max(candidates, key=lambda s: s.score)
-            # How well the best sentence matches the question: calibrated per model.
+            # The absolute level; is_found prefers how far it stands out (evidence).
             outcome.confidence = max(s.similarity for s in candidates)
         dense = sorted((h.dense for h in hits if h.dense is not None), reverse=True)[BACKGROUND_RANKS]
         if len(dense) >= MIN_BACKGROUND:
