@@ -8,7 +8,10 @@ highlights, with two baselines for the answer sentence, and query times. Not fou
 each question is asked once with its paragraph (answerable) and once with it taken out
 of the results (unanswerable); on dev the curves of both measures and the thresholds
 keeping 95% of answerable questions (stored with --write-calibration), on dev and trial
-how the stored thresholds do. Datasets are read from ../shared.
+how the stored thresholds do. Bulletins: answer at 1 and in the top 3, not-found accuracy,
+each miss by name, and how separable the two groups are at all (the most answerable
+questions any one threshold keeps while rejecting every unanswerable one). Datasets are
+read from ../shared.
 
     python benchmarks/retrieval.py [--datasets dev,trial,bulletins] [--limit N]
                                    [--index-cache DIR] [--write-calibration]
@@ -215,6 +218,15 @@ def check_calibration(curve: dict, name: str, results: Results) -> None:
                     "unanswerable rejected", f"{kept:.3f} / {rejected:.3f}")
 
 
+def separability(answerable: list[float], unanswerable: list[float]) -> tuple[float, float] | None:
+    """(highest unanswerable score, share of answerable above it): the best any single
+    threshold on this measure can keep while still rejecting every unanswerable question."""
+    if not answerable or not unanswerable:
+        return None
+    highest = max(unanswerable)
+    return highest, float(np.mean(np.asarray(answerable) > highest))
+
+
 def evaluate_bulletins(encoder: Encoder, cache: Path, results: Results) -> None:
     index_dir = cache / "bulletins-index"
     build_index(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=index_dir), encoder)
@@ -224,10 +236,17 @@ def evaluate_bulletins(encoder: Encoder, cache: Path, results: Results) -> None:
     followups = followups_ok = 0
     latencies = []
     misses = []
+    # Each measure's values for answerable (True) and unanswerable (False) questions.
+    scores: dict[str, dict[bool, list[float]]] = {
+        measure: {True: [], False: []} for measure in ("evidence", "confidence")}
     for row in rows:
         result = retriever.ask(row["question"], top_k=5, history=row.get("history"))
         latencies.append(result["took_ms"])
         expected = row["answer"]
+        outcome = retriever.run(result["query"])  # the query answered, history included
+        scores["confidence"][expected is not None].append(outcome.confidence)
+        if outcome.evidence is not None:
+            scores["evidence"][expected is not None].append(outcome.evidence)
         if expected is None:
             unanswerable += 1
             not_found_ok += not result["found"]
@@ -259,6 +278,14 @@ def evaluate_bulletins(encoder: Encoder, cache: Path, results: Results) -> None:
           f"{statistics.median(latencies):.1f} |")
     print("\n".join(misses))
     section = "bulletin questions"
+    for measure, values in scores.items():
+        separable = separability(values[True], values[False])
+        if separable is None:
+            continue
+        print(f"separability: rejecting every unanswerable question needs {measure} > {separable[0]:.4f}, "
+              f"which keeps {separable[1]:.3f} of answerable ones (the best any {measure} threshold can do)")
+        results.add(section, f"answerable kept by the best {measure} threshold rejecting all unanswerable",
+                    separable[1], "", note=f"{measure} > {separable[0]:.4f}")
     for name, value, target, goal in (
             ("answer at 1", at1 / answerable, ">= 0.90", 0.90),
             ("answer in top 3", top3 / answerable, ">= 0.97", 0.97),
