@@ -243,10 +243,9 @@ def evaluate_bulletins(encoder: Encoder, cache: Path, results: Results) -> None:
         result = retriever.ask(row["question"], top_k=5, history=row.get("history"))
         latencies.append(result["took_ms"])
         expected = row["answer"]
-        outcome = retriever.run(result["query"])  # the query answered, history included
-        scores["confidence"][expected is not None].append(outcome.confidence)
-        if outcome.evidence is not None:
-            scores["evidence"][expected is not None].append(outcome.evidence)
+        for measure in ("confidence", "evidence"):
+            if result[measure] is not None:
+                scores[measure][expected is not None].append(result[measure])
         if expected is None:
             unanswerable += 1
             not_found_ok += not result["found"]

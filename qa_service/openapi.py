@@ -75,13 +75,17 @@ SCHEMAS: dict[str, Any] = {
     },
     "AskResponse": {
         "type": "object",
-        "required": ["question", "query", "found", "message", "confidence", "answer", "passages",
-                     "generation", "took_ms"],
+        "required": ["question", "query", "found", "message", "confidence", "evidence", "answer",
+                     "passages", "generation", "took_ms"],
         "properties": {
             "question": {"type": "string"},
             "query": {"type": "string", "description": "The normalised question that was searched."},
             "found": {"type": "boolean"}, "message": {"type": ["string", "null"]},
-            "confidence": {"type": "number"},
+            "confidence": {"type": "number", "description": "Cosine of the question and the answer."},
+            "evidence": {"type": ["number", "null"], "description": (
+                "How far the answer sentence stands out: its cosine minus the mean cosine of the "
+                "passages ranked 6th to 30th. `found` compares it with the threshold calibrated for "
+                "the model; null when the corpus is too small, and then `confidence` decides.")},
             "answer": {"oneOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "null"}]},
             "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
             "generation": {"type": "string"}, "took_ms": {"type": "number"},

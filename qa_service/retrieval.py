@@ -187,6 +187,7 @@ class Retriever:
             "found": found,
             "message": None if found else NOT_FOUND_MESSAGE,
             "confidence": round(outcome.confidence, 4),
+            "evidence": None if outcome.evidence is None else round(outcome.evidence, 6),
             "answer": answer,
             "passages": passages,
             "generation": self.index.generation,

@@ -105,7 +105,9 @@ def test_found_follows_how_far_the_answer_stands_out_when_calibrated(retriever: 
     assert outcome.background == pytest.approx(sum(dense[5:30]) / len(dense[5:30]))
     assert outcome.evidence == pytest.approx(outcome.confidence - outcome.background)
     calibration.update(min_confidence=2.0, min_evidence=outcome.evidence - 0.001)
-    assert retriever.ask("全区共完成厕所改造多少户?")["found"] is True  # absolute level ignored
+    result = retriever.ask("全区共完成厕所改造多少户?")
+    assert result["found"] is True  # absolute level ignored
+    assert result["evidence"] == pytest.approx(outcome.evidence, abs=1e-4)  # what found was decided on
     calibration.update(min_confidence=-1.0, min_evidence=outcome.evidence + 0.001)
     assert retriever.ask("全区共完成厕所改造多少户?")["found"] is False
 
@@ -122,6 +124,7 @@ def test_a_corpus_too_small_for_a_background_uses_the_absolute_threshold(
     outcome = retriever.run(normalize_question("图书馆有多少藏书?"))
     assert outcome.answer is not None and outcome.background is None and outcome.evidence is None
     retriever.index.manifest["calibration"].update(min_evidence=5.0, min_confidence=-1.0)
-    assert retriever.ask("图书馆有多少藏书?")["found"] is True
+    result = retriever.ask("图书馆有多少藏书?")
+    assert result["found"] is True and result["evidence"] is None
     retriever.index.manifest["calibration"]["min_confidence"] = 2.0
     assert retriever.ask("图书馆有多少藏书?")["found"] is False
