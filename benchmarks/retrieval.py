@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,7 +41,14 @@ from qa_service.config import Settings  # noqa: E402
 from qa_service.encoder import Encoder, load_encoder  # noqa: E402
 from qa_service.index_build import CALIBRATION_FILE, build_index  # noqa: E402
 from qa_service.lexical import tokenize  # noqa: E402
-from qa_service.retrieval import QuestionError, Retriever, load_index, normalize_question  # noqa: E402
+from qa_service.retrieval import (  # noqa: E402
+    Outcome,
+    QuestionError,
+    Retriever,
+    evidence_of,
+    load_index,
+    normalize_question,
+)
 from qa_service.search import MODES, Hit  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets" / "cmrc2018"
@@ -102,14 +112,24 @@ def contains(text: str | None, answers: list[str]) -> bool:
     return bool(text) and any(a in text for a in answers)  # type: ignore[operator]
 
 
+def chunks_by_paragraph(retriever: Retriever) -> dict[str, list[int]]:
+    """CMRC paragraph id (its file's name) -> the ids of its chunks."""
+    store = retriever.index.store
+    found: dict[str, list[int]] = {}
+    for chunk_id, chunk in store.get_chunks([row[0] for row in store.chunk_spans()]).items():
+        found.setdefault(Path(chunk.source).stem, []).append(chunk_id)
+    return found
+
+
 def evaluate_cmrc(retriever: Retriever, questions: list[dict], calibrate: bool) -> dict:
     stats: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
-    answerable: list[tuple[float, float | None]] = []  # (confidence, evidence)
-    unanswerable: list[tuple[float, float | None]] = []
+    answerable: list[Features] = []
+    unanswerable: list[Features] = []
 
     def add(mode: str, key: str, value: float) -> None:
         stats[mode].setdefault(key, []).append(value)
 
+    own_chunks = chunks_by_paragraph(retriever)
     skipped = 0
     for q in questions:
         try:
@@ -140,11 +160,9 @@ def evaluate_cmrc(retriever: Retriever, questions: list[dict], calibrate: bool) 
                 add(mode, "baseline_first_sentence", contains(first, q["answers"]))
                 add(mode, "baseline_shared_bigrams", contains(shared, q["answers"]))
             if mode == "hybrid" and calibrate:
-                answerable.append((outcome.confidence, outcome.evidence))
-                gold = q["paragraph"]
-                removed = retriever.run(query, mode, vector=vector,
-                                        keep=lambda h, gold=gold: Path(h.chunk.source).stem != gold)
-                unanswerable.append((removed.confidence, removed.evidence))
+                answerable.append(features(outcome))
+                removed = retriever.run(query, mode, vector=vector, exclude=own_chunks[q["paragraph"]])
+                unanswerable.append(features(removed))
     result: dict = {mode: {k: float(np.mean(v)) for k, v in values.items() if k != "ms"}
                     for mode, values in stats.items()}
     for mode in MODES:
@@ -173,22 +191,54 @@ def print_modes(title: str, build: str, n_paragraphs: int, n_questions: int, res
           f"{h['baseline_shared_bigrams']:.3f}; ours {h['answer_sentence@1']:.3f}")
 
 
+# What a not-found decision can be made on, per question: the answer's cosine, its
+# margin over the background, and the hybrid ranking's top score and lead.
+Features = tuple[float, float | None, float | None, float | None]
 MEASURES = {"confidence": "best answer-sentence cosine",
-            "evidence": "best answer-sentence cosine minus the mean cosine of passages 6-30"}
+            "margin": "that cosine minus the mean cosine of passages 6-30",
+            "evidence": "the margin plus weighted top fused score and lead (served)"}
+WEIGHTED_TERMS = ("top_score", "top_lead")
 
 
-def curve_arrays(curve: dict, measure: str) -> tuple[np.ndarray, np.ndarray]:
-    column = list(MEASURES).index(measure)
-    pos = np.array([row[column] for row in curve["answerable"] if row[column] is not None])
-    neg = np.array([row[column] for row in curve["unanswerable"] if row[column] is not None])
-    return pos, neg
+def features(outcome: Outcome) -> Features:
+    return outcome.confidence, outcome.margin, outcome.top_score, outcome.top_lead
 
 
-def print_calibration(curve: dict) -> dict[str, float]:
+def measure_of(row: Features, measure: str, weights: dict[str, float]) -> float | None:
+    confidence, margin, top_score, top_lead = row
+    if measure == "confidence":
+        return confidence
+    if measure == "margin":
+        return margin
+    return evidence_of(margin, top_score, top_lead, weights)  # the product's own formula
+
+
+def curve_arrays(curve: dict, measure: str, weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    def values(rows: list[Features]) -> np.ndarray:
+        found = (measure_of(row, measure, weights) for row in rows)
+        return np.array([v for v in found if v is not None])
+    return values(curve["answerable"]), values(curve["unanswerable"])
+
+
+def fit_evidence_weights(curve: dict) -> dict[str, float]:
+    """Logistic regression of answerable vs unanswerable on (margin, top score, lead),
+    rescaled so the margin's weight is 1: the evidence stays in cosine units."""
+    rows = [(row, label) for label, key in ((1, "answerable"), (0, "unanswerable")) for row in curve[key]
+            if None not in row]
+    x = np.array([row[1:] for row, _ in rows], dtype=np.float64)
+    y = np.array([label for _, label in rows])
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
+    raw = model[-1].coef_[0] / model[0].scale_
+    return {term: round(float(weight / raw[0]), 4)
+            for term, weight in zip(WEIGHTED_TERMS, raw[1:], strict=True)}
+
+
+def print_calibration(curve: dict, weights: dict[str, float]) -> dict[str, float]:
     """The not-found curve of each measure and the threshold keeping 95% of answerable ones."""
     chosen: dict[str, float] = {}
+    print(f"\nevidence weights fitted on this set: {weights}")
     for measure, meaning in MEASURES.items():
-        pos, neg = curve_arrays(curve, measure)
+        pos, neg = curve_arrays(curve, measure, weights)
         print(f"\nnot-found curve (hybrid), {measure} = {meaning}:")
         print("| threshold | answerable kept | unanswerable rejected |")
         print("|---|---|---|")
@@ -206,10 +256,11 @@ def check_calibration(curve: dict, name: str, results: Results) -> None:
     """The thresholds chosen on dev, applied to another set: do they still keep 95%?"""
     calibration = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
     stored = calibration.get(Settings.from_env().model) or calibration["default"]
+    weights = stored.get("evidence_weights", {})
     for measure, key in (("confidence", "min_confidence"), ("evidence", "min_evidence")):
         if stored.get(key) is None:
             continue
-        pos, neg = curve_arrays(curve, measure)
+        pos, neg = curve_arrays(curve, measure, weights)
         kept, rejected = float((pos >= stored[key]).mean()), float((neg < stored[key]).mean())
         served = " (served)" if measure == "evidence" else ""
         print(f"{name}, stored {key} {stored[key]:.4f}: keeps {kept:.3f} of answerable, "
@@ -326,12 +377,14 @@ def main() -> None:
                             f"{m['recall@1']:.3f} / {m['mrr@10']:.3f} / {m['answer_sentence@1']:.3f}",
                             note=f"query p50 {m['ms_p50']:.1f} ms")
             if name == "dev":
-                chosen = print_calibration(result["calibration"])
+                weights = fit_evidence_weights(result["calibration"])
+                chosen = print_calibration(result["calibration"], weights)
                 if args.write_calibration:
                     table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
                     table[encoder.name] = {
                         "min_confidence": round(chosen["confidence"], 4),
                         "min_evidence": round(chosen["evidence"], 4),
+                        "evidence_weights": weights,
                         "source": f"benchmarks/retrieval.py on CMRC 2018 {tag}: each keeps "
                                   f"{TARGET_KEEP_ANSWERABLE:.0%} of answerable questions",
                     }

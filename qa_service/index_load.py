@@ -44,6 +44,11 @@ class LoadedIndex:
         value = self.manifest["calibration"].get("min_evidence")
         return None if value is None else float(value)
 
+    @property
+    def evidence_weights(self) -> dict[str, float]:
+        """Weights of the fused-ranking terms in the evidence (none: the cosine margin alone)."""
+        return {k: float(v) for k, v in self.manifest["calibration"].get("evidence_weights", {}).items()}
+
 
 def load_index(index_dir: Path) -> LoadedIndex:
     name = generations.current_generation(index_dir)

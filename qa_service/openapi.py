@@ -83,9 +83,11 @@ SCHEMAS: dict[str, Any] = {
             "found": {"type": "boolean"}, "message": {"type": ["string", "null"]},
             "confidence": {"type": "number", "description": "Cosine of the question and the answer."},
             "evidence": {"type": ["number", "null"], "description": (
-                "How far the answer sentence stands out: its cosine minus the mean cosine of the "
-                "passages ranked 6th to 30th. `found` compares it with the threshold calibrated for "
-                "the model; null when the corpus is too small, and then `confidence` decides.")},
+                "How far the answer stands out: its cosine minus the mean cosine of the passages "
+                "ranked 6th to 30th, plus weighted terms for how clearly the hybrid ranking puts the "
+                "top passage first. `found` compares it with the threshold calibrated for the model; "
+                "null for a corpus too small for that background or outside hybrid mode, and then "
+                "`confidence` decides.")},
             "answer": {"oneOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "null"}]},
             "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
             "generation": {"type": "string"}, "took_ms": {"type": "number"},

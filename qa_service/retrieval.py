@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,11 +60,30 @@ class Outcome:
     answer: Sentence | None = None
     confidence: float = 0.0  # cosine of the question and the best answer sentence
     background: float | None = None  # mean cosine of the passages ranked 6th to 30th
+    # Hybrid only: the top passage's fused score (1.0 when dense and lexical search both
+    # rank it first) and its lead over the next passage.
+    top_score: float | None = None
+    top_lead: float | None = None
+    evidence: float | None = None  # what "found" is decided on; see evidence_of
 
     @property
-    def evidence(self) -> float | None:
+    def margin(self) -> float | None:
         """How far the best sentence stands out from the question's background similarity."""
         return None if self.background is None else self.confidence - self.background
+
+
+def evidence_of(margin: float | None, top_score: float | None, top_lead: float | None,
+                weights: Mapping[str, float]) -> float | None:
+    """The cosine margin plus the fused-ranking terms, weighted as calibrated for the model.
+
+    None where the index has no background for the question, or where the weights need
+    fused scores and the question was not asked in hybrid mode: the cosine decides then.
+    """
+    if margin is None or not weights:
+        return margin
+    if top_score is None or top_lead is None:
+        return None
+    return margin + weights.get("top_score", 0.0) * top_score + weights.get("top_lead", 0.0) * top_lead
 
 
 class Retriever:
@@ -88,8 +107,9 @@ class Retriever:
 
         e5 similarities sit in a narrow band whose level depends on the question (English
         questions score lower against Chinese text, general ones higher), so the measure
-        is how far the best sentence stands out from the passages further down; without
-        such a background (tiny corpus, lexical mode) the absolute similarity is used.
+        is how far the best sentence stands out from the passages further down, plus how
+        clearly dense and lexical search agree on the top passage (evidence_of); without
+        a background (tiny corpus, lexical mode) the absolute similarity is used.
         """
         if outcome.answer is None:
             return False
@@ -98,23 +118,21 @@ class Retriever:
             return evidence >= min_evidence
         return outcome.confidence >= self.min_confidence
 
-    def run(self, query: str, mode: Mode = "hybrid", keep: Callable[[Hit], bool] | None = None,
+    def run(self, query: str, mode: Mode = "hybrid", exclude: Collection[int] = (),
             vector: np.ndarray | None = None, timings: dict[str, float] | None = None) -> Outcome:
         """Search and choose the answer for an already normalised query.
 
-        ``keep`` filters the hits before answering (benchmarks use it to take a
-        question's own paragraph away and make it unanswerable). ``timings`` receives
-        the seconds of each step: encode, dense, lexical, fusion, answer.
+        ``exclude`` chunk ids are treated as absent from the corpus (benchmarks use it to
+        take a question's own paragraph away and make it unanswerable). ``timings``
+        receives the seconds of each step: encode, dense, lexical, fusion, answer.
         """
         clock = time.perf_counter()
         if vector is None:
             vector = self.encoder.encode_queries([query])[0]
         if timings is not None:
             timings["encode"] = time.perf_counter() - clock
-        hits = search(self.index, query, vector, mode, self.search_settings, timings)
+        hits = search(self.index, query, vector, mode, self.search_settings, timings, exclude)
         clock = time.perf_counter()
-        if keep is not None:
-            hits = [h for h in hits if keep(h)]
         outcome = Outcome(query, hits)
         per_passage = score_sentences(self.index, query, vector, hits, self.answer_settings)
         outcome.best = [best_of(s, h, self.answer_settings) for s, h in zip(per_passage, hits, strict=False)]
@@ -126,6 +144,11 @@ class Retriever:
         dense = sorted((h.dense for h in hits if h.dense is not None), reverse=True)[BACKGROUND_RANKS]
         if len(dense) >= MIN_BACKGROUND:
             outcome.background = float(np.mean(dense))
+        if mode == "hybrid" and hits:
+            outcome.top_score = hits[0].score
+            outcome.top_lead = hits[0].score - (hits[1].score if len(hits) > 1 else 0.0)
+        outcome.evidence = evidence_of(outcome.margin, outcome.top_score, outcome.top_lead,
+                                       self.index.evidence_weights)
         if timings is not None:
             timings["answer"] = time.perf_counter() - clock
         return outcome

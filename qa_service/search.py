@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -79,10 +80,14 @@ def diversify(hits: list[Hit], max_covered: float = 0.5) -> list[Hit]:
 
 
 def search(index: LoadedIndex, question: str, query_vector: np.ndarray, mode: Mode,
-           settings: SearchSettings | None = None, timings: dict[str, float] | None = None) -> list[Hit]:
+           settings: SearchSettings | None = None, timings: dict[str, float] | None = None,
+           exclude: Collection[int] = ()) -> list[Hit]:
     """Ranked, de-duplicated hits for ``question`` (best first).
 
     ``timings``, when given, receives the seconds spent in each step (benchmarks).
+    ``exclude`` chunk ids are searched as if they were not in the corpus: they are taken
+    out before fusion, so they do not set the scale the other candidates are scored on
+    (benchmarks make questions unanswerable this way).
     """
     settings = settings or SearchSettings()
     clock = time.perf_counter()
@@ -96,6 +101,9 @@ def search(index: LoadedIndex, question: str, query_vector: np.ndarray, mode: Mo
         lex_scores, lex_ids = index.lexical.search(question, settings.depth)
         lexical = {int(i): float(s) for i, s in zip(lex_ids, lex_scores, strict=True)}
     after_lexical = time.perf_counter()
+    for chunk_id in exclude:
+        dense.pop(chunk_id, None)
+        lexical.pop(chunk_id, None)
 
     if mode == "dense":
         ranking = dense

@@ -7,7 +7,7 @@ import pytest
 from qa_service.config import Settings
 from qa_service.index_build import build_index
 from qa_service.lexical import tokenize
-from qa_service.retrieval import QuestionError, Retriever, load_index, normalize_question
+from qa_service.retrieval import QuestionError, Retriever, evidence_of, load_index, normalize_question
 from qa_service.search import lexical_weight
 
 from .conftest import FakeEncoder
@@ -128,3 +128,30 @@ def test_a_corpus_too_small_for_a_background_uses_the_absolute_threshold(
     assert result["found"] is True and result["evidence"] is None
     retriever.index.manifest["calibration"]["min_confidence"] = 2.0
     assert retriever.ask("图书馆有多少藏书?")["found"] is False
+
+
+def test_calibrated_evidence_adds_the_hybrid_ranking_terms(retriever: Retriever) -> None:
+    calibration = retriever.index.manifest["calibration"]
+    calibration["evidence_weights"] = {"top_score": 0.05, "top_lead": 0.2}
+    outcome = retriever.run(normalize_question("全区共完成厕所改造多少户?"))
+    assert outcome.margin is not None and outcome.top_score is not None and outcome.top_lead is not None
+    assert outcome.top_score == outcome.hits[0].score
+    assert outcome.top_lead == pytest.approx(outcome.hits[0].score - outcome.hits[1].score)
+    expected = outcome.margin + 0.05 * outcome.top_score + 0.2 * outcome.top_lead
+    assert outcome.evidence == pytest.approx(expected)
+    calibration.update(min_confidence=2.0, min_evidence=expected - 0.001)
+    assert retriever.ask("全区共完成厕所改造多少户?")["found"] is True
+    calibration["min_evidence"] = expected + 0.001
+    assert retriever.ask("全区共完成厕所改造多少户?")["found"] is False
+    # Dense mode has no fused scores the weights were fitted on: the cosine decides.
+    dense = retriever.run(normalize_question("全区共完成厕所改造多少户?"), mode="dense")
+    assert dense.evidence is None and dense.top_score is None
+    calibration["min_confidence"] = -1.0
+    assert retriever.ask("全区共完成厕所改造多少户?", mode="dense")["found"] is True
+
+
+def test_evidence_without_weights_is_the_cosine_margin() -> None:
+    assert evidence_of(0.03, 0.9, 0.1, {}) == 0.03
+    assert evidence_of(None, 0.9, 0.1, {"top_score": 0.1}) is None
+    assert evidence_of(0.03, None, None, {"top_score": 0.1}) is None
+    assert evidence_of(0.03, 0.5, 0.2, {"top_score": 0.1, "top_lead": 0.5}) == pytest.approx(0.18)
