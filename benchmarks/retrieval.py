@@ -5,9 +5,10 @@ the product's own ingestion, chunking, encoder and index; every question is aske
 through the product's Retriever in each mode. Reported side by side: paragraph-level
 Recall@1/5/10 and MRR@10, answer-in-top-5, AnswerSentence@1 and answer in the top-3
 highlights, with two baselines for the answer sentence, and query times. Not found:
-each question is asked once with its paragraph (answerable) and once with it taken out
-of the results (unanswerable); on dev the curves of both measures and the thresholds
-keeping 95% of answerable questions (stored with --write-calibration), on dev and trial
+each question is asked once with its paragraph (answerable) and once with that paragraph's
+chunks taken out of the search (unanswerable); on dev the evidence weights (a logistic
+regression), the curves of each measure and the thresholds keeping 95% of answerable
+questions (all stored with --write-calibration), on dev and trial
 how the stored thresholds do. Bulletins: answer at 1 and in the top 3, not-found accuracy,
 each miss by name, and how separable the two groups are at all (the most answerable
 questions any one threshold keeps while rejecting every unanswerable one). Datasets are

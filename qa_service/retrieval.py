@@ -61,7 +61,8 @@ class Outcome:
     confidence: float = 0.0  # cosine of the question and the best answer sentence
     background: float | None = None  # mean cosine of the passages ranked 6th to 30th
     # Hybrid only: the top passage's fused score (1.0 when dense and lexical search both
-    # rank it first) and its lead over the next passage.
+    # rank it first; for an English question only dense search counts) and its lead over
+    # the next passage.
     top_score: float | None = None
     top_lead: float | None = None
     evidence: float | None = None  # what "found" is decided on; see evidence_of
