@@ -109,8 +109,9 @@ class Retriever:
         e5 similarities sit in a narrow band whose level depends on the question (English
         questions score lower against Chinese text, general ones higher), so the measure
         is how far the best sentence stands out from the passages further down, plus how
-        clearly dense and lexical search agree on the top passage (evidence_of); without
-        a background (tiny corpus, lexical mode) the absolute similarity is used.
+        clearly dense and lexical search agree on the top passage (evidence_of). Where
+        there is no evidence (tiny corpus, lexical mode, or dense mode once the model has
+        evidence weights) the absolute similarity is used.
         """
         if outcome.answer is None:
             return False

@@ -155,3 +155,12 @@ def test_evidence_without_weights_is_the_cosine_margin() -> None:
     assert evidence_of(None, 0.9, 0.1, {"top_score": 0.1}) is None
     assert evidence_of(0.03, None, None, {"top_score": 0.1}) is None
     assert evidence_of(0.03, 0.5, 0.2, {"top_score": 0.1, "top_lead": 0.5}) == pytest.approx(0.18)
+
+
+def test_excluded_chunks_are_searched_as_if_absent(retriever: Retriever) -> None:
+    query = normalize_question("全区共完成厕所改造多少户?")
+    full = retriever.run(query)
+    top = full.hits[0].chunk.id
+    without = retriever.run(query, exclude=[top])
+    assert top not in {h.chunk.id for h in without.hits}
+    assert "14880户" in full.hits[0].chunk.text and not (without.answer and "14880户" in without.answer.text)
