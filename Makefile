@@ -47,6 +47,7 @@ browser-deps:
 lint: install
 	$(VENV)/bin/ruff check qa_service tests benchmarks
 	$(VENV)/bin/mypy qa_service
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 test: install model index lint
 	$(PY) -m pytest

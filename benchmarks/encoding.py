@@ -17,7 +17,6 @@ Passages are ~250-character Chinese chunks made by the product's own chunking fr
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -28,32 +27,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpora import load_cmrc, write_paragraphs  # noqa: E402
 from benchmarks.results import Results, median  # noqa: E402
-from qa_service.chunking import chunk_article, embedding_text, sentence_units  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
-from qa_service.encoder import Encoder, SentenceTransformerEncoder, resolve_precision  # noqa: E402
-from qa_service.index_build import build_index  # noqa: E402
-from qa_service.ingest import read_corpus  # noqa: E402
-
-DEV = ROOT.parent / "shared" / "datasets" / "cmrc2018" / "cmrc2018_dev.json"
+from qa_service.corpus import chunk_article, embedding_text, read_corpus, sentence_units  # noqa: E402
+from qa_service.index import build_index  # noqa: E402
+from qa_service.models import Encoder, SentenceTransformerEncoder, resolve_precision  # noqa: E402
 
 
 def write_corpus(folder: Path, paragraphs: int) -> list[tuple[str, str]]:
-    """CMRC dev paragraphs as corpus files; returns (question, paragraph id) pairs."""
-    folder.mkdir(parents=True)
-    questions = []
-    data = json.loads(DEV.read_text(encoding="utf-8"))["data"]
-    count = 0
-    for item in data:
-        for para in item["paragraphs"]:
-            if count == paragraphs:
-                return questions
-            title = item["title"].replace("\n", " ")
-            (folder / f"{para['id']}.txt").write_text(f"---\ntitle: {title}\n---\n{para['context']}\n",
-                                                      encoding="utf-8")
-            questions += [(qa["question"], para["id"]) for qa in para["qas"]]
-            count += 1
-    return questions
+    """The first CMRC dev paragraphs as corpus files; returns (question, paragraph id) pairs."""
+    texts, questions = load_cmrc("dev", paragraphs)
+    write_paragraphs(folder, texts)
+    return [(q["question"], q["paragraph"]) for q in questions]
 
 
 def chunks_of(corpus_dir: Path, settings: Settings) -> tuple[list[str], list[str], list[str]]:

@@ -24,12 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpora import cmrc_paragraphs, write_article  # noqa: E402
 from benchmarks.results import Results  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
-from qa_service.encoder import load_encoder  # noqa: E402
-from qa_service.index_build import build_index  # noqa: E402
+from qa_service.index import build_index  # noqa: E402
+from qa_service.models import load_encoder  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets" / "cmrc2018"
 NEW_ARTICLE = (
     "新建图书馆开放\n\n本报讯(记者 李四)\n\n"
     "藁城区新建的图书馆今天开放,共有藏书十二万册,每天接待读者八百人次。\n"
@@ -43,19 +43,14 @@ def halves(text: str) -> list[str]:
 
 
 def write_corpus(folder: Path, wanted: int) -> int:
-    folder.mkdir(parents=True)
+    """Up to ``wanted`` articles: CMRC dev then trial paragraphs, each cut in two halves."""
     count = 0
-    for name in ("dev", "trial"):
-        data = json.loads((DATASETS / f"cmrc2018_{name}.json").read_text(encoding="utf-8"))["data"]
-        for item in data:
-            for para in item["paragraphs"]:
-                for i, part in enumerate(halves(para["context"]), start=1):
-                    if count >= wanted:
-                        return count
-                    title = item["title"].replace("\n", " ")
-                    (folder / f"{para['id']}-{i}.txt").write_text(
-                        f"---\ntitle: {title} ({i})\n---\n{part}\n", encoding="utf-8")
-                    count += 1
+    for title, para in cmrc_paragraphs("dev", "trial"):
+        for i, part in enumerate(halves(para["context"]), start=1):
+            if count >= wanted:
+                return count
+            write_article(folder / f"{para['id']}-{i}.txt", f"{title} ({i})", part)
+            count += 1
     return count
 
 
@@ -69,7 +64,7 @@ def main() -> None:
         corpus = Path(tmp) / "corpus"
         n = write_corpus(corpus, args.articles)
         settings = Settings.from_env(corpus_dir=corpus, index_dir=Path(tmp) / "index")
-        encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
+        encoder = load_encoder(settings)
         started = time.perf_counter()
         full = build_index(settings, encoder, show_progress=sys.stderr.isatty())
         full_seconds = time.perf_counter() - started

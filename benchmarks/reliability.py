@@ -3,7 +3,7 @@
 Runs against the real production server (gunicorn, 2 workers, the real model) on a copy
 of the seed corpus, on 127.0.0.1 only, with bounded runs:
 
-1. schemathesis: requests generated from the OpenAPI spec (tests/test_fuzz_api.py with
+1. schemathesis: requests generated from the OpenAPI spec (tests/web/test_fuzz_api.py with
    more examples); counts cases and 5xx.
 2. Load: 16 concurrent clients for --seconds asking the bulletin questions while an
    article is added and an incremental rebuild switches generations; 0 failures expected,
@@ -97,7 +97,7 @@ def fuzz(examples: int) -> tuple[int, int, bool]:
         path = counts.name
     env = {**os.environ, "QA_FUZZ_EXAMPLES": str(examples), "QA_FUZZ_COUNT_FILE": path}
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          str(ROOT / "tests" / "test_fuzz_api.py")], cwd=ROOT, env=env,
+                          str(ROOT / "tests" / "web" / "test_fuzz_api.py")], cwd=ROOT, env=env,
                          capture_output=True, text=True)
     statuses = [int(s) for s in Path(path).read_text().split()]
     os.unlink(path)

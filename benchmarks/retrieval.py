@@ -36,52 +36,31 @@ from sklearn.preprocessing import StandardScaler
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpora import load_cmrc, write_paragraphs  # noqa: E402
 from benchmarks.results import Results  # noqa: E402
-from qa_service.chunking import split_sentences  # noqa: E402
-from qa_service.config import Settings  # noqa: E402
-from qa_service.encoder import Encoder, load_encoder  # noqa: E402
-from qa_service.index_build import CALIBRATION_FILE, build_index  # noqa: E402
-from qa_service.lexical import tokenize  # noqa: E402
-from qa_service.retrieval import (  # noqa: E402
+from qa_service.answering import (  # noqa: E402
+    MODES,
+    Hit,
     Outcome,
     QuestionError,
     Retriever,
     evidence_of,
-    load_index,
     normalize_question,
 )
-from qa_service.search import MODES, Hit  # noqa: E402
+from qa_service.config import Settings  # noqa: E402
+from qa_service.corpus import split_sentences  # noqa: E402
+from qa_service.index import build_index, load_index, tokenize  # noqa: E402
+from qa_service.models import CALIBRATION_FILE, Encoder, load_encoder  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets" / "cmrc2018"
 BULLETIN_QUESTIONS = ROOT / "benchmarks" / "bulletin_questions.jsonl"
 TARGET_KEEP_ANSWERABLE = 0.95
-
-
-def load_cmrc(name: str, limit: int | None) -> tuple[dict[str, tuple[str, str]], list[dict]]:
-    data = json.loads((DATASETS / f"cmrc2018_{name}.json").read_text(encoding="utf-8"))["data"]
-    paragraphs: dict[str, tuple[str, str]] = {}
-    questions: list[dict] = []
-    for item in data:
-        for para in item["paragraphs"]:
-            paragraphs[para["id"]] = (item["title"], para["context"])
-            for qa in para["qas"]:
-                questions.append({"question": qa["question"], "paragraph": para["id"],
-                                  "answers": sorted({a["text"] for a in qa["answers"] if a["text"]})})
-    if limit:
-        keep = set(list(paragraphs)[:limit])
-        paragraphs = {k: v for k, v in paragraphs.items() if k in keep}
-        questions = [q for q in questions if q["paragraph"] in keep]
-    return paragraphs, questions
 
 
 def build_or_reuse(name: str, paragraphs: dict[str, tuple[str, str]], encoder: Encoder,
                    cache: Path) -> tuple[Retriever, str]:
     corpus, index_dir = cache / f"{name}-corpus", cache / f"{name}-index"
     if not (index_dir / "CURRENT").exists():
-        corpus.mkdir(parents=True, exist_ok=True)
-        for pid, (title, context) in paragraphs.items():
-            text = f"---\ntitle: {title.replace(chr(10), ' ')}\n---\n{context}\n"
-            (corpus / f"{pid}.txt").write_text(text, encoding="utf-8")
+        write_paragraphs(corpus, paragraphs)
         summary = build_index(Settings.from_env(corpus_dir=corpus, index_dir=index_dir), encoder,
                               show_progress=sys.stderr.isatty())
         build = (f"build: {summary.chunks_total} chunks in {summary.seconds:.1f}s "
@@ -359,7 +338,7 @@ def main() -> None:
     results = Results(args.results)
 
     settings = Settings.from_env()
-    encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
+    encoder = load_encoder(settings)
     print(f"model {encoder.name}")
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.index_cache or Path(tmp)

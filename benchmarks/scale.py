@@ -35,11 +35,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpora import cmrc_data, cmrc_paragraphs, cmrc_questions, write_article  # noqa: E402
 from benchmarks.live_server import call, running_server  # noqa: E402
 from benchmarks.results import Results, median, memory_of  # noqa: E402
-from qa_service.config import BUILTIN_MODEL, Settings  # noqa: E402
+from qa_service.config import Settings  # noqa: E402
+from qa_service.models import BUILTIN_MODEL  # noqa: E402
 
-CMRC = ROOT.parent / "shared" / "datasets" / "cmrc2018"
 NOISE = 0.5  # cosine to the real vector it was drawn around: about 0.93
 
 
@@ -65,15 +66,11 @@ class SyntheticEncoder:
 
 
 def cmrc_sentences() -> tuple[list[str], list[str]]:
-    from qa_service.chunking import split_sentences
+    from qa_service.corpus import split_sentences
 
-    sentences, titles = [], []
-    for name in ("dev", "trial"):
-        for item in json.loads((CMRC / f"cmrc2018_{name}.json").read_text(encoding="utf-8"))["data"]:
-            titles.append(item["title"].replace("\n", " "))
-            for para in item["paragraphs"]:
-                text = para["context"]
-                sentences += [text[s:e] for s, e in split_sentences(text) if e - s >= 8]
+    titles = [item["title"].replace("\n", " ") for name in ("dev", "trial") for item in cmrc_data(name)]
+    sentences = [para["context"][s:e] for _, para in cmrc_paragraphs("dev", "trial")
+                 for s, e in split_sentences(para["context"]) if e - s >= 8]
     return sentences, titles
 
 
@@ -90,10 +87,8 @@ def write_corpus(folder: Path, chunks: int) -> None:
             paragraph = "".join(rng.choice(sentences) for _ in range(3))
             paragraphs.append(paragraph)
             size += len(paragraph)
-        sub = folder / f"{n // 1000:04d}"
-        sub.mkdir(parents=True, exist_ok=True)
-        (sub / f"a{n}.txt").write_text(f"---\ntitle: {rng.choice(titles)} {n}\n---\n" + "\n".join(paragraphs),
-                                       encoding="utf-8")
+        write_article(folder / f"{n // 1000:04d}" / f"a{n}.txt", f"{rng.choice(titles)} {n}",
+                      "\n".join(paragraphs))
     (folder / "DONE").write_text("", encoding="utf-8")
 
 
@@ -102,8 +97,8 @@ def real_pool(index_cache: Path | None, work: Path) -> np.ndarray:
     path = work / "pool.npy"
     if path.exists():
         return np.load(path)
-    from qa_service.encoder import load_encoder
-    from qa_service.retrieval import load_index
+    from qa_service.index import load_index
+    from qa_service.models import load_encoder
 
     cached = index_cache / "dev-index" if index_cache else None
     if cached and (cached / "CURRENT").exists():
@@ -113,21 +108,20 @@ def real_pool(index_cache: Path | None, work: Path) -> np.ndarray:
     else:
         sentences, _ = cmrc_sentences()
         settings = Settings.from_env()
-        encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
+        encoder = load_encoder(settings)
         pool = encoder.encode_passages(random.Random(0).sample(sentences, 3000))
     np.save(path, pool)
     return pool
 
 
 def question_vectors(work: Path, count: int) -> tuple[list[str], np.ndarray]:
-    data = json.loads((CMRC / "cmrc2018_dev.json").read_text(encoding="utf-8"))["data"]
-    questions = [qa["question"] for item in data for p in item["paragraphs"] for qa in p["qas"]][:count]
+    questions = cmrc_questions("dev", count)
     path = work / f"questions-{count}.npy"
     if not path.exists():
-        from qa_service.encoder import load_encoder
+        from qa_service.models import load_encoder
 
         settings = Settings.from_env()
-        encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
+        encoder = load_encoder(settings)
         np.save(path, encoder.encode_queries(questions))
     return questions, np.load(path)
 
@@ -141,7 +135,7 @@ def run_child(args: list[str]) -> tuple[dict, float, float]:
 
 
 def child_build(corpus: Path, index_dir: Path, pool_path: Path) -> None:
-    from qa_service.index_build import build_index
+    from qa_service.index import build_index
 
     settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
     summary = build_index(settings, SyntheticEncoder(np.load(pool_path)), full=True, show_progress=True)
@@ -152,8 +146,7 @@ def child_build(corpus: Path, index_dir: Path, pool_path: Path) -> None:
 def child_query(index_dir: Path, questions_path: Path) -> None:
     import faiss
 
-    from qa_service.retrieval import load_index
-    from qa_service.vector_index import build_vector_index
+    from qa_service.index import build_vector_index, load_index
 
     faiss.omp_set_num_threads(1)  # one query, one thread, as in a server request thread
     questions = json.loads(questions_path.with_suffix(".json").read_text(encoding="utf-8"))

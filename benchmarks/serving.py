@@ -29,21 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpora import cmrc_questions  # noqa: E402
 from benchmarks.encoding import write_corpus  # noqa: E402
 from benchmarks.live_server import call, running_server  # noqa: E402
 from benchmarks.results import Results, median, memory_of, percentile  # noqa: E402
+from qa_service.answering import Retriever, normalize_question  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
-from qa_service.encoder import load_encoder  # noqa: E402
-from qa_service.index_build import build_index  # noqa: E402
-from qa_service.retrieval import Retriever, load_index, normalize_question  # noqa: E402
+from qa_service.index import build_index, load_index  # noqa: E402
+from qa_service.models import load_encoder  # noqa: E402
 
-DEV = ROOT.parent / "shared" / "datasets" / "cmrc2018" / "cmrc2018_dev.json"
 STEPS = ("encode", "dense", "lexical", "fusion", "answer")
-
-
-def dev_questions(limit: int) -> list[str]:
-    data = json.loads(DEV.read_text(encoding="utf-8"))["data"]
-    return [qa["question"] for item in data for p in item["paragraphs"] for qa in p["qas"]][:limit]
 
 
 def in_process(retriever: Retriever, questions: list[str], threads: int) -> dict:
@@ -111,7 +106,7 @@ def main() -> None:
     results = Results(args.results)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: `sudo apt-get install wrk` (make bench-deps)")
-    questions = dev_questions(args.questions)
+    questions = cmrc_questions("dev", args.questions)
     cores = os.cpu_count() or 1
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,9 +117,9 @@ def main() -> None:
             index_dir, where = Path(tmp) / "index", f"CMRC 2018 dev, first {args.paragraphs} paragraphs"
             write_corpus(Path(tmp) / "corpus", args.paragraphs)
             settings = Settings.from_env(corpus_dir=Path(tmp) / "corpus", index_dir=index_dir)
-            build_index(settings, load_encoder(settings.model, settings.model_cache, settings.precision))
+            build_index(settings, load_encoder(settings))
         settings = Settings.from_env(index_dir=index_dir)
-        encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
+        encoder = load_encoder(settings)
         index = load_index(index_dir)
         retriever = Retriever(index, encoder)
         chunks = index.manifest["counts"]["chunks"]

@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from .config import BUILTIN_MODEL, PRECISIONS, Settings
+from .config import Settings
+from .models import BUILTIN_MODEL, PRECISIONS
 
 
 class CliError(click.ClickException):
@@ -23,10 +24,9 @@ class CliError(click.ClickException):
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from .encoder import EncoderError
-    from .generations import BuildLockedError
-    from .index_build import BuildError
-    from .retrieval import IndexMismatchError, IndexNotReadyError, QuestionError
+    from .answering import QuestionError
+    from .index import BuildError, BuildLockedError, IndexMismatchError, IndexNotReadyError
+    from .models import EncoderError
 
     return (EncoderError, BuildLockedError, BuildError, IndexMismatchError, IndexNotReadyError,
             QuestionError, FileNotFoundError, PermissionError)
@@ -88,9 +88,8 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str
 
     Only new and changed articles are embedded; unchanged ones keep their vectors.
     """
-    from . import generations
-    from .encoder import load_encoder
-    from .index_build import build_index
+    from .index import build_index, generations
+    from .models import load_encoder
 
     settings = _settings(corpus_dir=corpus_dir, model=model, model_cache=model_cache,
                          precision=precision, index_dir=index_dir, batch_size=batch_size)
@@ -99,7 +98,7 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str
         message = {"generation": previous, "rolled_back_from": current}
         click.echo(json.dumps(message) if as_json else f"now serving {previous} (was {current})")
         return
-    encoder = load_encoder(settings.model, settings.model_cache, settings.precision)
+    encoder = load_encoder(settings)
     summary = build_index(settings, encoder, show_progress=not as_json, full=full)
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False) if as_json else summary.describe())
 
@@ -118,13 +117,14 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str
 def ask(question: str, model: str, model_cache: Path | None, precision: str, index_dir: Path,
         top_k: int, history: tuple[str, ...], mode: str, as_json: bool) -> None:
     """Ask QUESTION; with QUESTION '-', read one question per line and write JSON lines."""
-    from .encoder import load_encoder
-    from .retrieval import QuestionError, Retriever, load_index
+    from .answering import QuestionError, Retriever
+    from .index import load_index
+    from .models import load_encoder
 
     settings = _settings(model=model, model_cache=model_cache, precision=precision,
                          index_dir=index_dir)
     loaded = load_index(settings.index_dir)  # before the model: a missing index fails fast
-    retriever = Retriever(loaded, load_encoder(settings.model, settings.model_cache, settings.precision))
+    retriever = Retriever(loaded, load_encoder(settings))
     if question == "-":
         for line in sys.stdin:
             line = line.rstrip("\n")
@@ -172,7 +172,7 @@ def format_answer(result: dict) -> str:
 def serve(host: str, port: int, workers: int, threads: int, debug: bool) -> None:
     """Serve the chat page and the JSON API (index dir, model: QA_INDEX_DIR, QA_MODEL)."""
     if debug:
-        from .app import create_app
+        from .web import create_app
 
         create_app().run(host=host, port=port, debug=True)
         return
@@ -187,7 +187,7 @@ def serve(host: str, port: int, workers: int, threads: int, debug: bool) -> None
 @reports_errors
 def model_command(model_cache: Path | None) -> None:
     """Materialise the built-in multilingual-e5-small and print its folder."""
-    from .encoder import materialize_builtin_model
+    from .models import materialize_builtin_model
 
     click.echo(str(materialize_builtin_model(_settings(model_cache=model_cache).model_cache)))
 

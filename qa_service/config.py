@@ -1,4 +1,6 @@
-"""Settings shared by the CLI and the web app: defaults, overridden by ``QA_*`` variables."""
+"""Settings shared by the CLI, the web app and the index build: defaults, overridden by
+``QA_*`` variables. It imports only the bottom layers (``corpus``, ``models``), so every
+layer above them may read it."""
 
 from __future__ import annotations
 
@@ -6,10 +8,10 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .chunking import ChunkingSettings
+from .corpus import ChunkingSettings
+from .models import BUILTIN_MODEL
 
-BUILTIN_MODEL = "multilingual-e5-small"
-PRECISIONS = ("auto", "fp32", "bf16")  # of the encoder
+__all__ = ["Settings", "default_model_cache"]
 
 
 def default_model_cache() -> Path:
@@ -24,11 +26,11 @@ class Settings:
     model: str = BUILTIN_MODEL
     model_cache: Path = field(default_factory=default_model_cache)
     batch_size: int = 32
-    # auto: bf16 autocast where the CPU has native bf16 (encoder.py), else fp32.
+    # auto: bf16 autocast where the CPU has native bf16 (models/encoder.py), else fp32.
     precision: str = "auto"
     top_k: int = 5
     keep_generations: int = 3
-    # Above this many chunks the vector index is approximate (IVF), see vector_index.py.
+    # Above this many chunks the vector index is approximate (IVF), see index/vector_index.py.
     exact_search_limit: int = 100_000
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
 

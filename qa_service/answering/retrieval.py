@@ -1,0 +1,216 @@
+"""Answer a question against a loaded index: passages, the answer sentence, "not found"."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..corpus import is_blank, normalize_text
+from ..index import LoadedIndex, check_model
+from ..models import Encoder
+from .answer import AnswerSettings, Sentence, best_of, score_sentences
+from .search import Hit, Mode, SearchSettings, search
+
+NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
+NOTHING_TO_SEARCH = "问题中没有可以查找的文字。/ The question has no words to search for."
+MAX_HISTORY = 10
+# The background a best sentence must stand out from: the dense cosines of the passages
+# ranked 6th to 30th. Fewer than MIN_BACKGROUND of them (a tiny corpus) is no background.
+BACKGROUND_RANKS = slice(5, 30)
+MIN_BACKGROUND = 5
+
+
+class QuestionError(ValueError):
+    pass
+
+
+def normalize_question(question: str) -> str:
+    """Full-width to ASCII, traditional to simplified, whitespace collapsed.
+
+    Only an empty or white-space question is an error; one made of control characters
+    alone normalises to "" and is answered as having nothing to search for.
+    """
+    if is_blank(question):
+        raise QuestionError("the question is empty")
+    cleaned = re.sub(r"[\x00-\x1f\x7f]", " ", question)
+    return re.sub(r"\s+", " ", normalize_text(cleaned, lower=False)).strip()
+
+
+def has_words(query: str) -> bool:
+    return bool(re.search(r"[^\W_]", query))
+
+
+@dataclass
+class Outcome:
+    query: str
+    hits: list[Hit]
+    best: list[Sentence | None] = field(default_factory=list)  # per passage
+    answer: Sentence | None = None
+    confidence: float = 0.0  # cosine of the question and the best answer sentence
+    background: float | None = None  # mean cosine of the passages ranked 6th to 30th
+    # Hybrid only: the top passage's fused score (1.0 when dense and lexical search both
+    # rank it first; for an English question only dense search counts) and its lead over
+    # the next passage.
+    top_score: float | None = None
+    top_lead: float | None = None
+    evidence: float | None = None  # what "found" is decided on; see evidence_of
+
+    @property
+    def margin(self) -> float | None:
+        """How far the best sentence stands out from the question's background similarity."""
+        return None if self.background is None else self.confidence - self.background
+
+
+def evidence_of(margin: float | None, top_score: float | None, top_lead: float | None,
+                weights: Mapping[str, float]) -> float | None:
+    """The cosine margin plus the fused-ranking terms, weighted as calibrated for the model.
+
+    None where the index has no background for the question, or where the weights need
+    fused scores and the question was not asked in hybrid mode: the cosine decides then.
+    """
+    if margin is None or not weights:
+        return margin
+    if top_score is None or top_lead is None:
+        return None
+    return margin + weights.get("top_score", 0.0) * top_score + weights.get("top_lead", 0.0) * top_lead
+
+
+class Retriever:
+    def __init__(self, index: LoadedIndex, encoder: Encoder,
+                 search_settings: SearchSettings | None = None,
+                 answer_settings: AnswerSettings | None = None,
+                 followup_margin: float = 0.04) -> None:
+        check_model(index, encoder)
+        self.index = index
+        self.encoder = encoder
+        self.search_settings = search_settings or SearchSettings()
+        self.answer_settings = answer_settings or AnswerSettings()
+        self.followup_margin = followup_margin
+
+    @property
+    def min_confidence(self) -> float:
+        return self.index.min_confidence
+
+    def is_found(self, outcome: Outcome) -> bool:
+        """Whether the answer is trusted, by the thresholds calibrated for the model.
+
+        e5 similarities sit in a narrow band whose level depends on the question (English
+        questions score lower against Chinese text, general ones higher), so the measure
+        is how far the best sentence stands out from the passages further down, plus how
+        clearly dense and lexical search agree on the top passage (evidence_of). Where
+        there is no evidence (tiny corpus, lexical mode, or dense mode once the model has
+        evidence weights) the absolute similarity is used.
+        """
+        if outcome.answer is None:
+            return False
+        min_evidence, evidence = self.index.min_evidence, outcome.evidence
+        if min_evidence is not None and evidence is not None:
+            return evidence >= min_evidence
+        return outcome.confidence >= self.min_confidence
+
+    def run(self, query: str, mode: Mode = "hybrid", exclude: Collection[int] = (),
+            vector: np.ndarray | None = None, timings: dict[str, float] | None = None) -> Outcome:
+        """Search and choose the answer for an already normalised query.
+
+        ``exclude`` chunk ids are treated as absent from the corpus (benchmarks use it to
+        take a question's own paragraph away and make it unanswerable). ``timings``
+        receives the seconds of each step: encode, dense, lexical, fusion, answer.
+        """
+        clock = time.perf_counter()
+        if vector is None:
+            vector = self.encoder.encode_queries([query])[0]
+        if timings is not None:
+            timings["encode"] = time.perf_counter() - clock
+        hits = search(self.index, query, vector, mode, self.search_settings, timings, exclude)
+        clock = time.perf_counter()
+        outcome = Outcome(query, hits)
+        per_passage = score_sentences(self.index, query, vector, hits, self.answer_settings)
+        outcome.best = [best_of(s, h, self.answer_settings) for s, h in zip(per_passage, hits, strict=False)]
+        candidates = [s for s in outcome.best if s is not None]
+        if candidates:
+            outcome.answer = max(candidates, key=lambda s: s.score)
+            # The absolute level; is_found prefers how far it stands out (evidence).
+            outcome.confidence = max(s.similarity for s in candidates)
+        dense = sorted((h.dense for h in hits if h.dense is not None), reverse=True)[BACKGROUND_RANKS]
+        if len(dense) >= MIN_BACKGROUND:
+            outcome.background = float(np.mean(dense))
+        if mode == "hybrid" and hits:
+            outcome.top_score = hits[0].score
+            outcome.top_lead = hits[0].score - (hits[1].score if len(hits) > 1 else 0.0)
+        outcome.evidence = evidence_of(outcome.margin, outcome.top_score, outcome.top_lead,
+                                       self.index.evidence_weights)
+        if timings is not None:
+            timings["answer"] = time.perf_counter() - clock
+        return outcome
+
+    def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,
+            mode: Mode = "hybrid") -> dict:
+        started = time.perf_counter()
+        query = normalize_question(question)
+        if not has_words(query):
+            # Only punctuation or emoji: a valid question with nothing to look up.
+            result = self._render(question, Outcome(query, []), top_k, started)
+            result["message"] = NOTHING_TO_SEARCH
+            return result
+        outcome = self.run(query, mode)
+        previous = [h for h in (history or [])[-MAX_HISTORY:] if h and h.strip()]
+        if previous and outcome.confidence < self.min_confidence + self.followup_margin:
+            # An elliptical follow-up ("总投资是多少？") borrows the previous question's
+            # subject, but only when that clearly helps: a self-contained new question
+            # that retrieves well on its own is never rewritten. The trigger stays on the
+            # cosine level it was measured with (bulletin follow-ups 10/10, no hijack).
+            combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode)
+            # Kept only when it turns a weak result into a found answer: otherwise a
+            # question the corpus cannot answer would show the previous topic's passages.
+            if self.is_found(combined) and combined.confidence > outcome.confidence + 0.01:
+                outcome = combined
+        return self._render(question, outcome, top_k, started)
+
+    def _render(self, question: str, outcome: Outcome, top_k: int, started: float) -> dict:
+        found = self.is_found(outcome)
+        passages = []
+        for rank, hit in enumerate(outcome.hits[:top_k], start=1):
+            chunk = hit.chunk
+            best = outcome.best[rank - 1] if rank <= len(outcome.best) else None
+            passages.append({
+                "rank": rank,
+                "score": round(hit.dense if hit.dense is not None else hit.score, 4),
+                "text": chunk.text,
+                "article": _article(chunk.article_id, chunk.title, chunk.source, chunk.date),
+                "paragraph": chunk.paragraph,
+                "char_start": chunk.char_start,
+                "char_end": chunk.char_end,
+                "highlight": [best.char_start, best.char_end] if best else None,
+                "weak": not found,
+            })
+        answer = None
+        if outcome.answer is not None and outcome.answer.passage_rank <= len(passages):
+            a = outcome.answer
+            answer = {
+                "text": a.text,
+                "article": passages[a.passage_rank - 1]["article"],
+                "paragraph": a.paragraph,
+                "char_start": a.char_start,
+                "char_end": a.char_end,
+                "passage_rank": a.passage_rank,
+            }
+        return {
+            "question": question,
+            "query": outcome.query,
+            "found": found,
+            "message": None if found else NOT_FOUND_MESSAGE,
+            "confidence": round(outcome.confidence, 4),
+            "evidence": None if outcome.evidence is None else round(outcome.evidence, 6),
+            "answer": answer,
+            "passages": passages,
+            "generation": self.index.generation,
+            "took_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+
+
+def _article(article_id: str, title: str, source: str, date: str | None) -> dict:
+    return {"id": article_id, "title": title, "source": source, "date": date}

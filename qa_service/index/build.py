@@ -1,0 +1,255 @@
+"""Build a new index generation from the corpus: read, chunk, embed what changed, publish.
+
+Only new or changed articles are embedded; unchanged ones take their vectors from the
+served generation (see reuse.py). The new generation is always complete on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Settings
+from ..corpus import Article, Chunk, SkippedFile, chunk_article, embedding_text, read_corpus, sentence_units
+from ..models import Encoder, calibration_for
+from . import generations
+from .chunk_store import SentenceSpan, write_chunk_store
+from .embedding_cache import EmbeddingCache, text_key
+from .lexical import LexicalIndex
+from .manifest import CHUNKS, FORMAT_VERSION, LEXICAL, MANIFEST, SENTENCE_VECTORS, VECTORS
+from .progress import Progress, log_progress, terminal_progress
+from .reuse import PreviousVectors, load_previous
+from .vector_index import build_vector_index
+
+# Texts are embedded in slices of this many, sorted by length, so progress can be shown.
+SLICE = 256
+
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+@dataclass
+class BuildSummary:
+    generation: str = ""
+    files: int = 0
+    articles: int = 0
+    articles_added: int = 0
+    articles_changed: int = 0
+    articles_removed: int = 0
+    articles_reused: int = 0
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    sentences_embedded: int = 0
+    vectors_resumed: int = 0  # taken from the cache of an unfinished earlier build
+    skipped_files: list[dict[str, str]] = field(default_factory=list)
+    full_rebuild_reason: str | None = None
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        lines = [
+            f"generation {self.generation}: {self.files} files, {self.articles} articles, "
+            f"{self.chunks_total} chunks in {self.seconds:.1f}s (embedding {self.embed_seconds:.1f}s)",
+            f"articles: {self.articles_added} added, {self.articles_changed} changed, "
+            f"{self.articles_removed} removed, {self.articles_reused} reused; "
+            f"{self.chunks_embedded} chunks embedded",
+        ]
+        if self.vectors_resumed:
+            lines.append(f"resumed: {self.vectors_resumed} vectors came from an unfinished earlier build")
+        if self.full_rebuild_reason:
+            lines.append(f"full rebuild: {self.full_rebuild_reason}")
+        if self.skipped_files:
+            lines.append(f"skipped {len(self.skipped_files)} file(s):")
+            lines += [f"  {s['source']}: {s['reason']}" for s in self.skipped_files]
+        else:
+            lines.append("skipped 0 files")
+        return "\n".join(lines)
+
+
+def embed(encoder: Encoder, texts: list[str], batch_size: int, phase: str,
+          progress: Progress | None, sink: Callable[[list[int], np.ndarray], None]) -> None:
+    """Embed in length-sorted slices (little padding per batch), reporting progress.
+
+    ``sink(rows, vectors)`` takes every slice as soon as it is embedded, so no second
+    copy of all vectors is ever held.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    if progress:
+        progress(phase, 0, len(order))  # starts the clock for the rate and time left
+    for start in range(0, len(order), SLICE):
+        rows = order[start : start + SLICE]
+        part = encoder.encode_passages([texts[i] for i in rows], batch_size=batch_size)
+        if part.shape != (len(rows), encoder.dimension) or not np.isfinite(part).all():
+            raise BuildError(f"encoder {encoder.name} returned unusable vectors {part.shape}")
+        sink(rows, part)
+        if progress:
+            progress(phase, min(start + SLICE, len(order)), len(order))
+
+
+def _vectors(keys: list[tuple[str, int, int]], texts: list[str], reuse: Callable, encoder: Encoder,
+             settings: Settings, phase: str, progress: Progress | None,
+             cache: EmbeddingCache, dtype: type = np.float32) -> tuple[np.ndarray, int, int]:
+    """Reused vectors where ``reuse(key)`` or the resume cache has one, fresh embeddings
+    for the rest; returns (vectors, embedded, resumed)."""
+    vectors: np.ndarray = np.empty((len(keys), encoder.dimension), dtype=dtype)
+    missing: list[int] = []
+    hashes: dict[int, bytes] = {}
+    resumed = 0
+    for row, key in enumerate(keys):
+        old = reuse(key)
+        if old is None:
+            hashes[row] = text_key(phase, texts[row])
+            old = cache.get(hashes[row])
+            resumed += old is not None
+        if old is None:
+            missing.append(row)
+        else:
+            vectors[row] = old
+    if missing:
+        def keep(rows: list[int], part: np.ndarray) -> None:
+            targets = [missing[r] for r in rows]
+            vectors[targets] = part
+            cache.put([hashes[t] for t in targets], part)
+
+        try:
+            embed(encoder, [texts[r] for r in missing], settings.batch_size, phase, progress, keep)
+        finally:
+            cache.flush()  # killed (SIGTERM, Ctrl-C) or failed: keep what was embedded
+    elif progress:
+        progress(phase, 0, 0)
+    return vectors, len(missing), resumed
+
+
+def build_index(settings: Settings, encoder: Encoder, show_progress: bool = False,
+                full: bool = False, progress: Progress | None = None) -> BuildSummary:
+    """Build a generation from ``settings.corpus_dir`` and make it the served one."""
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    if show_progress and progress is None:
+        progress = terminal_progress() if sys.stderr.isatty() else log_progress()
+    with generations.build_lock(index_dir):
+        generations.remove_stale_staging(index_dir)
+        corpus = read_corpus(settings.corpus_dir)
+        if progress:
+            seen = len(corpus.files) + len(corpus.skipped)
+            progress("files", seen, seen)
+        if not corpus.articles:
+            detail = "; ".join(f"{s.source}: {s.reason}" for s in corpus.skipped)
+            detail = detail or "no .txt or .md files"
+            raise BuildError(f"no usable articles in {settings.corpus_dir} ({detail})")
+
+        chunking = settings.chunking.fingerprint()
+        previous, reason = (None, "--full was asked for") if full else load_previous(
+            index_dir, encoder.name, encoder.dimension, chunking, FORMAT_VERSION)
+        summary = BuildSummary(files=len(corpus.files), articles=len(corpus.articles),
+                               skipped_files=[_skip(s) for s in corpus.skipped],
+                               full_rebuild_reason=None if previous else reason)
+        reusable = _count_articles(corpus.articles, previous, summary)
+
+        titles = {a.id: a.title for a in corpus.articles}
+        texts = {a.id: a.text for a in corpus.articles}
+        chunks: list[Chunk] = [c for a in corpus.articles for c in chunk_article(a, settings.chunking)]
+        sentences = [
+            SentenceSpan(i, article_id, paragraph, start, end)
+            for i, (article_id, start, end, paragraph) in enumerate(
+                (a.id, s, e, p) for a in corpus.articles
+                for s, e, p in sentence_units(a, settings.chunking.max_chars))
+        ]
+
+        def reused(kind: str) -> Callable:
+            if previous is None:
+                return lambda key: None
+            lookup = previous.chunk_vector if kind == "chunks" else previous.sentence_vector
+            return lambda key: lookup(key) if key[0] in reusable else None
+
+        embed_started = time.perf_counter()
+        cache = EmbeddingCache(index_dir, encoder.name, encoder.dimension)
+        passage_texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
+        vectors, summary.chunks_embedded, resumed_chunks = _vectors(
+            [(c.article_id, c.char_start, c.char_end) for c in chunks], passage_texts,
+            reused("chunks"), encoder, settings, "chunks", progress, cache)
+        sentence_vectors, summary.sentences_embedded, resumed_sentences = _vectors(
+            [(s.article_id, s.char_start, s.char_end) for s in sentences],
+            [texts[s.article_id][s.char_start : s.char_end] for s in sentences],
+            reused("sentences"), encoder, settings, "sentences", progress, cache,
+            # Stored as fp16 (see _write_generation): held so from the start, half the memory.
+            dtype=np.float16)
+        summary.vectors_resumed = resumed_chunks + resumed_sentences
+        summary.embed_seconds = round(time.perf_counter() - embed_started, 3)
+        summary.chunks_total = len(chunks)
+
+        staging = generations.new_staging_dir(index_dir)
+        try:
+            _write_generation(staging, settings, encoder, corpus.articles, chunks, vectors,
+                              passage_texts, sentences, sentence_vectors, corpus.files, summary)
+            summary.generation = generations.publish(index_dir, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        cache.clear()  # everything it held is in the published generation now
+        generations.prune(index_dir, settings.keep_generations)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _count_articles(articles: list[Article], previous: PreviousVectors | None,
+                    summary: BuildSummary) -> set[str]:
+    """Fill the added/changed/removed/reused counts; return the ids whose vectors carry over."""
+    old = previous.article_hashes if previous else {}
+    reusable = {a.id for a in articles if old.get(a.id) == a.content_hash}
+    summary.articles_reused = len(reusable)
+    summary.articles_changed = sum(1 for a in articles if a.id in old and a.id not in reusable)
+    summary.articles_added = sum(1 for a in articles if a.id not in old)
+    summary.articles_removed = len(set(old) - {a.id for a in articles})
+    return reusable
+
+
+def _write_generation(staging: Path, settings: Settings, encoder: Encoder, articles: list[Article],
+                      chunks: list[Chunk], vectors: np.ndarray, passage_texts: list[str],
+                      sentences: list[SentenceSpan], sentence_vectors: np.ndarray,
+                      corpus_files: dict[str, str], summary: BuildSummary) -> None:
+    ids = np.arange(len(chunks), dtype=np.int64)
+    index = build_vector_index(ids, vectors, encoder.dimension, settings.exact_search_limit)
+    index.save(staging / VECTORS)
+    # fp16 halves the file; cosines between unit vectors lose nothing that matters.
+    np.save(staging / SENTENCE_VECTORS, np.asarray(sentence_vectors, dtype=np.float16))
+    LexicalIndex.build(ids, passage_texts).save(staging / LEXICAL)
+    write_chunk_store(staging / CHUNKS, articles, list(zip(ids.tolist(), chunks, strict=True)), sentences)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model": {"name": encoder.name, "dimension": encoder.dimension},
+        "vector_index": {"kind": index.kind, "file": VECTORS, **index.params},
+        "lexical_index": {"kind": "bm25s", "dir": LEXICAL},
+        "sentence_vectors": SENTENCE_VECTORS,
+        "chunk_store": CHUNKS,
+        "chunking": settings.chunking.fingerprint(),
+        "calibration": calibration_for(encoder.name),
+        "counts": {"files": summary.files, "articles": summary.articles, "chunks": len(chunks),
+                   "sentences": len(sentences), "skipped_files": len(summary.skipped_files)},
+        "build": {k: v for k, v in summary.to_dict().items() if k.startswith(("articles_", "chunks_"))},
+        "corpus_files": corpus_files,
+        "skipped_files": summary.skipped_files,
+        "file_sizes": {name: (staging / name).stat().st_size for name in (VECTORS, CHUNKS, SENTENCE_VECTORS)},
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    # The manifest is written last: a folder without one is never a valid generation.
+    (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _skip(skipped: SkippedFile) -> dict[str, str]:
+    return {"source": skipped.source, "reason": skipped.reason}
+
+

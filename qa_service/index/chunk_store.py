@@ -1,0 +1,157 @@
+"""SQLite store of articles and chunks: what a search hit id resolves to.
+
+Texts live on disk, not in Python objects, so a worker's memory does not grow with the
+corpus. Each thread gets its own read-only connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..corpus import Article, Chunk, Paragraph
+
+SCHEMA = """
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT, url TEXT,
+    text TEXT NOT NULL, paragraphs TEXT NOT NULL, content_hash TEXT NOT NULL
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
+    ordinal INTEGER NOT NULL, paragraph INTEGER NOT NULL, paragraph_end INTEGER NOT NULL,
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX chunks_by_article ON chunks(article_id);
+CREATE TABLE sentences (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, paragraph INTEGER NOT NULL,
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL
+);
+CREATE INDEX sentences_by_article ON sentences(article_id, char_start);
+"""
+
+
+@dataclass(frozen=True)
+class SentenceSpan:
+    id: int
+    article_id: str
+    paragraph: int
+    char_start: int
+    char_end: int
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: int
+    article_id: str
+    title: str
+    source: str
+    date: str | None
+    paragraph: int
+    paragraph_end: int
+    char_start: int
+    char_end: int
+    text: str
+
+
+def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[int, Chunk]],
+                      sentences: list[SentenceSpan]) -> None:
+    """Write a new store at ``path`` (which must not exist yet)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(SCHEMA)
+        conn.executemany(
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(a.id, a.title, a.source, a.date, a.url, a.text,
+              json.dumps([[p.start, p.end, p.kind] for p in a.paragraphs]), a.content_hash)
+             for a in articles],
+        )
+        conn.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(cid, c.article_id, c.ordinal, c.paragraph, c.paragraph_end, c.char_start,
+              c.char_end, c.text) for cid, c in chunks],
+        )
+        conn.executemany(
+            "INSERT INTO sentences VALUES (?, ?, ?, ?, ?)",
+            [(s.id, s.article_id, s.paragraph, s.char_start, s.char_end) for s in sentences],
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+class ChunkStore:
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise FileNotFoundError(f"chunk store missing: {path}")
+        self.path = path
+        self._local = threading.local()
+        self.count_chunks()  # fail now, not at the first question, if the file is broken
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            self._local.conn = conn
+        return conn
+
+    def count_chunks(self) -> int:
+        return int(self._conn().execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def count_articles(self) -> int:
+        return int(self._conn().execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def get_chunks(self, ids: list[int]) -> dict[int, StoredChunk]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._conn().execute(
+            "SELECT c.id, c.article_id, a.title, a.source, a.date, c.paragraph, c.paragraph_end,"
+            f" c.char_start, c.char_end, c.text FROM chunks c JOIN articles a ON a.id = c.article_id"
+            f" WHERE c.id IN ({marks})",
+            [int(i) for i in ids],
+        ).fetchall()
+        return {row[0]: StoredChunk(*row) for row in rows}
+
+    def sentences_within(self, article_id: str, start: int, end: int) -> list[SentenceSpan]:
+        rows = self._conn().execute(
+            "SELECT id, article_id, paragraph, char_start, char_end FROM sentences"
+            " WHERE article_id = ? AND char_start >= ? AND char_end <= ? ORDER BY char_start",
+            (article_id, start, end),
+        ).fetchall()
+        return [SentenceSpan(*row) for row in rows]
+
+    def content_hashes(self) -> dict[str, str]:
+        """Article id -> content hash, for deciding what an incremental build may reuse."""
+        return dict(self._conn().execute("SELECT id, content_hash FROM articles").fetchall())
+
+    def chunk_spans(self) -> list[tuple[int, str, int, int]]:
+        """(chunk id, article id, char_start, char_end) of every chunk."""
+        return self._conn().execute("SELECT id, article_id, char_start, char_end FROM chunks").fetchall()
+
+    def sentence_spans(self) -> list[tuple[int, str, int, int]]:
+        """(sentence id, article id, char_start, char_end) of every sentence."""
+        return self._conn().execute("SELECT id, article_id, char_start, char_end FROM sentences").fetchall()
+
+    def list_articles(self, offset: int, limit: int) -> list[dict]:
+        rows = self._conn().execute(
+            "SELECT a.id, a.title, a.source, a.date, a.paragraphs,"
+            " (SELECT count(*) FROM chunks c WHERE c.article_id = a.id)"
+            " FROM articles a ORDER BY a.source, a.rowid LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        return [{"id": r[0], "title": r[1], "source": r[2], "date": r[3],
+                 "paragraphs": len(json.loads(r[4])), "chunks": r[5]} for r in rows]
+
+    def get_article(self, article_id: str) -> Article | None:
+        row = self._conn().execute(
+            "SELECT id, title, source, date, url, text, paragraphs, content_hash FROM articles"
+            " WHERE id = ?", (article_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        spans = [Paragraph(i, s, e, k) for i, (s, e, k) in enumerate(json.loads(row[6]))]
+        return Article(id=row[0], title=row[1], source=row[2], date=row[3], url=row[4],
+                       text=row[5], paragraphs=spans, content_hash=row[7])

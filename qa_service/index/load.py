@@ -1,0 +1,100 @@
+"""Load a built index generation and verify it before it serves a single question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..models import Encoder
+from . import generations
+from .chunk_store import ChunkStore
+from .lexical import LexicalIndex
+from .manifest import FORMAT_VERSION, MANIFEST, read_manifest
+from .vector_index import FaissVectorIndex, load_vector_index
+
+FIX_HINT = "run `qa-service index` (or `make index`) to build it"
+
+
+class IndexNotReadyError(RuntimeError):
+    """No usable index: missing, corrupt or from an incompatible version."""
+
+
+class IndexMismatchError(RuntimeError):
+    """The index was built with another model than the one configured."""
+
+
+@dataclass
+class LoadedIndex:
+    generation: str
+    path: Path
+    manifest: dict
+    vectors: FaissVectorIndex
+    lexical: LexicalIndex
+    sentence_vectors: np.ndarray  # memory-mapped, one row per sentence id
+    store: ChunkStore
+
+    @property
+    def min_confidence(self) -> float:
+        return float(self.manifest["calibration"]["min_confidence"])
+
+    @property
+    def min_evidence(self) -> float | None:
+        value = self.manifest["calibration"].get("min_evidence")
+        return None if value is None else float(value)
+
+    @property
+    def evidence_weights(self) -> dict[str, float]:
+        """Weights of the fused-ranking terms in the evidence (none: the cosine margin alone)."""
+        return {k: float(v) for k, v in self.manifest["calibration"].get("evidence_weights", {}).items()}
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
+    name = generations.current_generation(index_dir)
+    if name is None:
+        raise IndexNotReadyError(f"no index in {index_dir}: {FIX_HINT}")
+    path = generations.generation_path(index_dir, name)
+    try:
+        manifest = read_manifest(path)
+    except (OSError, ValueError) as exc:
+        raise IndexNotReadyError(
+            f"index {path} has no readable {MANIFEST} ({exc}): {FIX_HINT}") from exc
+    found = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if found != FORMAT_VERSION:
+        raise IndexNotReadyError(
+            f"index {path} has format {found}, this version reads {FORMAT_VERSION}: {FIX_HINT}")
+    try:
+        for file_name, size in manifest["file_sizes"].items():
+            actual = (path / file_name).stat().st_size
+            if actual != size:
+                raise IndexNotReadyError(
+                    f"index file {path / file_name} is {actual} bytes, expected {size} (damaged): {FIX_HINT}")
+        described = manifest["vector_index"]
+        vectors = load_vector_index(described["kind"], path / described["file"], described.get("nprobe"))
+        store = ChunkStore(path / manifest["chunk_store"])
+        lexical = LexicalIndex.load(path / manifest["lexical_index"]["dir"])
+        sentence_vectors = np.load(path / manifest["sentence_vectors"], mmap_mode="r")
+        expected = manifest["counts"]["chunks"]
+        if len(lexical) != expected or len(sentence_vectors) != manifest["counts"]["sentences"]:
+            raise IndexNotReadyError(f"index {path} has inconsistent lexical or sentence data: {FIX_HINT}")
+    except IndexNotReadyError:
+        raise
+    except Exception as exc:  # FAISS raises RuntimeError, sqlite DatabaseError, KeyError...
+        raise IndexNotReadyError(f"index {path} cannot be loaded ({exc}): {FIX_HINT}") from exc
+    stored_chunks = store.count_chunks()
+    if len(vectors) != expected or stored_chunks != expected:
+        raise IndexNotReadyError(
+            f"index {path} is inconsistent ({len(vectors)} vectors, {stored_chunks} chunks, "
+            f"manifest says {expected}): {FIX_HINT}")
+    return LoadedIndex(name, path, manifest, vectors, lexical, sentence_vectors, store)
+
+
+def check_model(index: LoadedIndex, encoder: Encoder) -> None:
+    built = index.manifest["model"]
+    if built["name"] != encoder.name or int(built["dimension"]) != encoder.dimension:
+        raise IndexMismatchError(
+            f"index {index.generation} was built with model {built['name']!r} "
+            f"(dimension {built['dimension']}), but the configured model is {encoder.name!r} "
+            f"(dimension {encoder.dimension}). Rebuild with `qa-service index --model {encoder.name}` "
+            f"or set QA_MODEL={built['name']}.")

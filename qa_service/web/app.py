@@ -1,0 +1,93 @@
+"""Flask app factory: configuration, the per-process service state, blueprints, headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from ..config import default_model_cache
+from ..models import BUILTIN_MODEL
+from . import api
+from .service import ServiceState
+
+STATIC = Path(__file__).with_name("static")
+MAX_BODY_BYTES = 16 * 1024
+MAX_ARTICLE_BODY_BYTES = 1024 * 1024
+
+# No inline script or style anywhere: the page's data can never become code.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+web = Blueprint("web", __name__)
+
+
+@web.get("/")
+def chat_page() -> Response:
+    response = send_from_directory(STATIC, "index.html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Defaults, then ``QA_*`` environment variables, then ``test_config``.
+
+    ``test_config`` may carry ``ENCODER`` (an object with the Encoder interface) so that
+    unit tests run against a fake; the server always loads the configured model.
+    """
+    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
+    app.config.from_mapping(
+        INDEX_DIR="embeddings",
+        CORPUS_DIR="corpus",
+        ADMIN_TOKEN=None,  # QA_ADMIN_TOKEN enables /api/index/* and POST /api/articles
+        RELOAD_SECONDS=2.0,  # how often each worker looks for a new index generation
+        MODEL=BUILTIN_MODEL,
+        MODEL_CACHE=str(default_model_cache()),
+        PRECISION="auto",  # encoder precision: auto, fp32 or bf16 (see models/encoder.py)
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+    )
+    app.config.from_prefixed_env("QA")
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    state = ServiceState(index_dir=Path(app.config["INDEX_DIR"]), model=str(app.config["MODEL"]),
+                         model_cache=Path(app.config["MODEL_CACHE"]),
+                         precision=str(app.config["PRECISION"]),
+                         encoder=app.config.get("ENCODER"))
+    app.extensions["qa"] = state
+    state.load()
+    if float(app.config["RELOAD_SECONDS"]) > 0:
+        state.start_watcher(float(app.config["RELOAD_SECONDS"]))
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(web)
+    app.register_error_handler(HTTPException, api.handle_http_error)
+    app.register_error_handler(Exception, api.handle_unexpected)
+
+    @app.before_request
+    def body_limit() -> None:
+        # Questions are small; only an uploaded article may be larger.
+        if request.path == "/api/articles" and request.method == "POST":
+            request.max_content_length = MAX_ARTICLE_BODY_BYTES
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    logging.getLogger("qa_service").setLevel(logging.INFO)
+    return app
+

@@ -1,0 +1,218 @@
+"""OpenAPI 3.1 description of /api, served at /api/openapi.json and checked by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {400: "Invalid request", 401: "Missing or wrong admin token",
+            403: "Admin endpoints are off (QA_ADMIN_TOKEN unset)", 404: "Not found",
+            405: "Method not allowed", 409: "A build is already running",
+            413: "Body too large", 503: "No index is loaded yet"}
+    return {str(c): _json(_ERROR, text[c]) for c in codes}
+
+
+_ARTICLE_REF = {
+    "type": "object",
+    "required": ["id", "title", "source", "date"],
+    "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                   "source": {"type": "string"}, "date": {"type": ["string", "null"]}},
+}
+# No control characters; single lines have no line breaks either; text has a visible character.
+_LINE = "^[^\\x00-\\x1f\\x7f]*$"
+_LINE_WITH_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
+_TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"  # tabs and line breaks allowed
+_TEXT = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x1f\\x7f]{_TEXT_CHAR}*$"
+_SPAN = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+    "AskRequest": {
+        "type": "object", "required": ["question"],
+        "properties": {
+            "question": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S",
+                         "description": "Must contain something other than white space."},
+            "top_k": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
+            "history": {"type": "array", "maxItems": 10, "default": [],
+                        "items": {"type": "string", "maxLength": 500},
+                        "description": "Earlier questions of the conversation, newest last."},
+        },
+    },
+    "Passage": {
+        "type": "object",
+        "required": ["rank", "score", "text", "article", "paragraph", "char_start", "char_end",
+                     "highlight", "weak"],
+        "properties": {
+            "rank": {"type": "integer"}, "score": {"type": "number"}, "text": {"type": "string"},
+            "article": _ARTICLE_REF, "paragraph": {"type": "integer"},
+            "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
+            "highlight": {"oneOf": [_SPAN, {"type": "null"}],
+                          "description": "Offsets of the passage's best sentence in the article text."},
+            "weak": {"type": "boolean"},
+        },
+    },
+    "Answer": {
+        "type": "object",
+        "required": ["text", "article", "paragraph", "char_start", "char_end", "passage_rank"],
+        "properties": {
+            "text": {"type": "string"}, "article": _ARTICLE_REF, "paragraph": {"type": "integer"},
+            "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
+            "passage_rank": {"type": "integer"},
+        },
+    },
+    "AskResponse": {
+        "type": "object",
+        "required": ["question", "query", "found", "message", "confidence", "evidence", "answer",
+                     "passages", "generation", "took_ms"],
+        "properties": {
+            "question": {"type": "string"},
+            "query": {"type": "string", "description": "The normalised question that was searched."},
+            "found": {"type": "boolean"}, "message": {"type": ["string", "null"]},
+            "confidence": {"type": "number", "description": "Cosine of the question and the answer."},
+            "evidence": {"type": ["number", "null"], "description": (
+                "How far the answer stands out: its cosine minus the mean cosine of the passages "
+                "ranked 6th to 30th, plus weighted terms for how clearly the hybrid ranking puts the "
+                "top passage first. `found` compares it with the threshold calibrated for the model; "
+                "null for a corpus too small for that background or outside hybrid mode, and then "
+                "`confidence` decides.")},
+            "answer": {"oneOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "null"}]},
+            "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
+            "generation": {"type": "string"}, "took_ms": {"type": "number"},
+        },
+    },
+    "ArticleSummary": {
+        "type": "object", "required": ["id", "title", "source", "date", "paragraphs", "chunks"],
+        "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                       "source": {"type": "string"}, "date": {"type": ["string", "null"]},
+                       "paragraphs": {"type": "integer"}, "chunks": {"type": "integer"}},
+    },
+    "Article": {
+        "type": "object", "required": ["id", "title", "source", "date", "url", "text", "paragraphs"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "source": {"type": "string"},
+            "date": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
+            "text": {"type": "string"},
+            "paragraphs": {"type": "array", "items": {
+                "type": "object", "required": ["index", "start", "end", "kind"],
+                "properties": {"index": {"type": "integer"}, "start": {"type": "integer"},
+                               "end": {"type": "integer"}, "kind": {"type": "string"}}}},
+        },
+    },
+    "BuildStatus": {
+        "type": "object", "required": ["state", "job_id"],
+        "properties": {
+            "job_id": {"type": ["string", "null"]},
+            "state": {"type": "string", "enum": ["idle", "running", "succeeded", "failed"]},
+            "started_at": {"type": ["string", "null"]}, "finished_at": {"type": ["string", "null"]},
+            "progress": {"type": "object", "additionalProperties": {
+                "type": "object", "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}}}},
+            "summary": {"type": ["object", "null"]}, "error": {"type": ["string", "null"]},
+            "seconds": {"type": ["number", "null"]},
+        },
+    },
+    "NewArticle": {
+        "type": "object", "required": ["title", "text"],
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": _LINE_WITH_TEXT},
+            "text": {"type": "string", "minLength": 1, "maxLength": 200000, "pattern": _TEXT},
+            "date": {"type": "string", "maxLength": 200, "pattern": _LINE},
+            "source": {"type": "string", "maxLength": 200, "pattern": _LINE},
+        },
+    },
+    "Health": {
+        "type": "object", "required": ["status", "ready", "model", "uptime_s"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "not_ready"]}, "ready": {"type": "boolean"},
+            "model": {"type": "string"}, "uptime_s": {"type": "number"}, "pid": {"type": "integer"},
+            "reload_error": {"type": "string"},
+            "generation": {"type": "string"}, "built_at": {"type": "string"},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "message": {"type": ["string", "null"]}, "fix": {"type": "string"},
+        },
+    },
+}
+
+
+def openapi_spec() -> dict[str, Any]:
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "qa-service", "version": __version__,
+                 "description": "Question answering over Chinese bulletin articles, with citations."},
+        "paths": {
+            "/api/ask": {"post": {
+                "summary": "Answer a question with passages, the answer sentence and citations",
+                "operationId": "ask",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": ref("AskRequest")}}},
+                "responses": {"200": _json(ref("AskResponse"), "The answer"), **_errors(400, 413, 503)},
+            }},
+            "/api/articles": {"post": {
+                "summary": "Add an article to the corpus (admin); ?rebuild=1 also starts a build",
+                "operationId": "addArticle", "security": [{"bearer": []}],
+                "parameters": [{"name": "rebuild", "in": "query",
+                                "schema": {"type": "integer", "enum": [0, 1], "default": 0}}],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": ref("NewArticle")}}},
+                "responses": {"201": _json({"type": "object", "required": ["file", "rebuild"], "properties": {
+                    "file": {"type": "string"},
+                    "rebuild": {"oneOf": [ref("BuildStatus"), {"type": "null"}]}}},
+                    "Saved"), **_errors(400, 401, 403, 409, 413)},
+            }, "get": {
+                "summary": "List the indexed articles", "operationId": "listArticles",
+                "parameters": [
+                    {"name": "page", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 1}},
+                    {"name": "per_page", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                ],
+                "responses": {"200": _json({
+                    "type": "object", "required": ["articles", "page", "per_page", "total"],
+                    "properties": {"articles": {"type": "array", "items": ref("ArticleSummary")},
+                                   "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                                   "total": {"type": "integer"}}}, "A page of articles"),
+                    **_errors(400, 503)},
+            }},
+            "/api/index/rebuild": {"post": {
+                "summary": "Start an index build in the background (admin)", "operationId": "rebuild",
+                "security": [{"bearer": []}],
+                "responses": {"202": _json(ref("BuildStatus"), "Started"), **_errors(401, 403, 409)},
+            }},
+            "/api/index/status": {"get": {
+                "summary": "State and progress of the last web-started build (admin)",
+                "operationId": "rebuildStatus", "security": [{"bearer": []}],
+                "responses": {"200": _json(ref("BuildStatus"), "Status"), **_errors(401, 403)},
+            }},
+            "/api/articles/{article_id}": {"get": {
+                "summary": "One article's cleaned text with paragraph offsets", "operationId": "getArticle",
+                "parameters": [{"name": "article_id", "in": "path", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}],
+                "responses": {"200": _json(ref("Article"), "The article"), **_errors(404, 503)},
+            }},
+            "/api/health": {"get": {
+                "summary": "Readiness, model, index generation, counts, uptime", "operationId": "health",
+                "responses": {"200": _json(ref("Health"), "Ready"),
+                              "503": _json(ref("Health"), "Running, but no index is loaded")},
+            }},
+            "/api/openapi.json": {"get": {
+                "summary": "This document", "operationId": "openapi",
+                "responses": {"200": {"description": "OpenAPI document",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }},
+        },
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }

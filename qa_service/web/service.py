@@ -1,0 +1,121 @@
+"""What one server process holds: the encoder and the retriever over the served index.
+
+Created by the app factory and kept in ``app.extensions["qa"]``. The app starts even
+without an index (health then says what to run). A watcher thread notices a new
+generation (the CURRENT pointer changed), loads it beside the old one and swaps it in
+when ready: requests never wait for a load, and a generation that fails to load is
+refused while the old one keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..answering import Retriever
+from ..index import IndexMismatchError, IndexNotReadyError, current_generation, load_index
+from ..models import Encoder, EncoderError, load_encoder
+
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 5.0
+LOAD_ERRORS = (IndexNotReadyError, IndexMismatchError, EncoderError)
+
+
+@dataclass
+class ServiceState:
+    index_dir: Path
+    model: str
+    model_cache: Path
+    precision: str = "auto"
+    encoder: Encoder | None = None
+    retriever: Retriever | None = None
+    error: str | None = None  # why nothing is served
+    reload_error: str | None = None  # why a newer generation was refused
+    started_at: float = field(default_factory=time.time)
+    _refused: str | None = None
+    _last_attempt: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _load_retriever(self) -> Retriever:
+        index = load_index(self.index_dir)
+        if self.encoder is None:
+            self.encoder = load_encoder(self)
+        return Retriever(index, self.encoder)
+
+    def load(self) -> None:
+        """Load the current generation; on failure keep serving what is served."""
+        with self._lock:
+            self._last_attempt = time.monotonic()
+            wanted = current_generation(self.index_dir)
+            try:
+                retriever = self._load_retriever()
+            except LOAD_ERRORS as exc:
+                if self.retriever is None:
+                    self.error = str(exc)
+                    log.warning("not ready: %s", exc)
+                else:
+                    self._refused = wanted
+                    self.reload_error = f"generation {wanted} was refused, still serving " \
+                                        f"{self.retriever.index.generation}: {exc}"
+                    log.error("%s", self.reload_error)
+                return
+            # One assignment: requests already running keep the retriever they took.
+            self.retriever = retriever
+            self.error = self.reload_error = self._refused = None
+            log.info("pid %s serving index %s (%s chunks) with model %s", os.getpid(),
+                     retriever.index.generation, retriever.index.manifest["counts"]["chunks"], self.model)
+
+    def refresh(self) -> None:
+        """Load the generation CURRENT points at, if it is new (and not already refused)."""
+        wanted = current_generation(self.index_dir)
+        served = self.retriever.index.generation if self.retriever else None
+        if wanted is not None and wanted != served and wanted != self._refused:
+            self.load()
+
+    def start_watcher(self, interval: float) -> threading.Thread:
+        def watch() -> None:
+            while True:
+                time.sleep(interval)
+                try:
+                    self.refresh()
+                except Exception:  # the watcher must outlive any one bad generation
+                    log.exception("checking for a new index generation failed")
+
+        thread = threading.Thread(target=watch, name="qa-index-watcher", daemon=True)
+        thread.start()
+        return thread
+
+    def current(self) -> Retriever | None:
+        """The retriever, retrying a failed first load at most every few seconds."""
+        retriever = self.retriever
+        if retriever is None and time.monotonic() - self._last_attempt > RETRY_SECONDS:
+            self.load()
+            retriever = self.retriever
+        return retriever
+
+    def health(self) -> dict:
+        retriever = self.current()
+        body: dict = {
+            "status": "ok" if retriever else "not_ready",
+            "ready": retriever is not None,
+            "model": self.model,
+            "pid": os.getpid(),
+            "uptime_s": round(time.time() - self.started_at, 1),
+        }
+        if self.reload_error:
+            body["reload_error"] = self.reload_error
+        if retriever is None:
+            body["message"] = self.error
+            body["fix"] = "qa-service index  (或 make index)"
+            return body
+        manifest = retriever.index.manifest
+        body.update({
+            "generation": retriever.index.generation,
+            "built_at": manifest["built_at"],
+            "counts": {k: manifest["counts"][k] for k in ("files", "articles", "chunks")},
+        })
+        return body

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_service.answering import QuestionError, Retriever
+from qa_service.config import Settings
+from qa_service.index import (
+    BuildError,
+    IndexMismatchError,
+    IndexNotReadyError,
+    build_index,
+    generations,
+    load_index,
+)
+
+from ..conftest import FakeEncoder
+
+
+def test_build_writes_a_generation_with_manifest(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    summary = build_index(settings, fake_encoder)
+    assert summary.generation == "gen-000001"
+    assert (summary.files, summary.articles, summary.skipped_files) == (2, 3, [])
+    loaded = load_index(settings.index_dir)
+    manifest = loaded.manifest
+    # Chunks and sentences are embedded once each at build time.
+    assert summary.chunks_total + manifest["counts"]["sentences"] == fake_encoder.passages_encoded
+    assert len(loaded.sentence_vectors) == manifest["counts"]["sentences"] > summary.chunks_total
+    assert len(loaded.lexical) == summary.chunks_total
+    assert manifest["model"] == {"name": "fake-bigram", "dimension": 256}
+    assert manifest["counts"]["chunks"] == summary.chunks_total == len(loaded.vectors)
+    assert set(manifest["corpus_files"]) == {"000_84a38a59f6898cf4.txt", "004_9a059b5030db942b.txt"}
+    assert manifest["chunking"]["target_chars"] == 250
+
+
+def test_answers_carry_citations_that_point_into_the_article(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    build_index(settings, fake_encoder)
+    loaded = load_index(settings.index_dir)
+    result = Retriever(loaded, fake_encoder).ask("全区共完成厕所改造多少户?", top_k=3)
+    assert [p["rank"] for p in result["passages"]] == [1, 2, 3]
+    top = result["passages"][0]
+    assert "14880户" in top["text"]
+    article = loaded.store.get_article(top["article"]["id"])
+    assert article is not None and article.title == top["article"]["title"] == "藁城这一年"
+    assert article.text[top["char_start"] : top["char_end"]] == top["text"]
+    para = article.paragraphs[top["paragraph"]]
+    assert para.start <= top["char_start"] < para.end
+    assert result["generation"] == "gen-000001"
+    assert result["took_ms"] >= 0
+
+
+def test_passages_are_never_near_copies_of_better_ones(settings: Settings, fake_encoder: FakeEncoder) -> None:
+    summary = build_index(settings, fake_encoder)
+    passages = Retriever(load_index(settings.index_dir), fake_encoder).ask("项目", top_k=1000)["passages"]
+    assert 10 < len(passages) <= summary.chunks_total
+    for i, later in enumerate(passages):
+        covered = sum(
+            max(0, min(later["char_end"], p["char_end"]) - max(later["char_start"], p["char_start"]))
+            for p in passages[:i] if p["article"]["id"] == later["article"]["id"]
+        )
+        assert covered <= 0.5 * (later["char_end"] - later["char_start"])
+
+
+def test_empty_question_is_rejected(settings: Settings, fake_encoder: FakeEncoder) -> None:
+    build_index(settings, fake_encoder)
+    retriever = Retriever(load_index(settings.index_dir), fake_encoder)
+    with pytest.raises(QuestionError):
+        retriever.ask(" \n\t ")
+
+
+def test_rebuild_switches_generation_and_keeps_a_few(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    names = [build_index(settings, fake_encoder).generation for _ in range(5)]
+    assert names == [f"gen-{i:06d}" for i in range(1, 6)]
+    assert generations.current_generation(settings.index_dir) == "gen-000005"
+    assert generations.list_generations(settings.index_dir) == ["gen-000003", "gen-000004", "gen-000005"]
+
+
+def test_index_built_with_another_model_is_a_clear_error(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    build_index(settings, fake_encoder)
+    other = FakeEncoder(name="other-model")
+    with pytest.raises(IndexMismatchError, match=r"fake-bigram.*other-model"):
+        Retriever(load_index(settings.index_dir), other)
+    with pytest.raises(IndexMismatchError, match="dimension"):
+        Retriever(load_index(settings.index_dir), FakeEncoder(dimension=32))
+
+
+def test_missing_index_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotReadyError, match="qa-service index"):
+        load_index(tmp_path / "nothing-here")
+
+
+@pytest.mark.parametrize("damage", ["truncate_vectors", "delete_store", "garbage_manifest", "old_format"])
+def test_damaged_index_is_refused_with_the_fix(
+    settings: Settings, fake_encoder: FakeEncoder, damage: str
+) -> None:
+    build_index(settings, fake_encoder)
+    folder = load_index(settings.index_dir).path
+    if damage == "truncate_vectors":
+        data = (folder / "vectors.faiss").read_bytes()
+        (folder / "vectors.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "delete_store":
+        (folder / "chunks.sqlite").unlink()
+    elif damage == "garbage_manifest":
+        (folder / "manifest.json").write_text("{not json", encoding="utf-8")
+    else:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest["format_version"] = 999
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexNotReadyError, match="qa-service index"):
+        load_index(settings.index_dir)
+    # A rebuild repairs it.
+    build_index(settings, fake_encoder)
+    assert load_index(settings.index_dir).generation == "gen-000002"
+
+
+class ExplodingEncoder(FakeEncoder):
+    def encode_passages(self, texts: list[str], batch_size: int = 32,
+                        show_progress: bool = False) -> np.ndarray:
+        raise RuntimeError("simulated crash while embedding")
+
+
+def test_failed_build_leaves_the_served_index_intact(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    build_index(settings, fake_encoder)
+    (settings.corpus_dir / "new.txt").write_text("新文章\n\n新增内容一句话。", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build_index(settings, ExplodingEncoder())
+    loaded = load_index(settings.index_dir)
+    assert loaded.generation == "gen-000001"
+    assert not list((settings.index_dir / "generations").glob(".staging-*"))
+
+
+def test_leftover_staging_from_a_killed_build_is_cleaned(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    build_index(settings, fake_encoder)
+    leftover = generations.new_staging_dir(settings.index_dir)
+    (leftover / "vectors.faiss").write_bytes(b"half written")
+    build_index(settings, fake_encoder)
+    assert not leftover.exists()
+    assert load_index(settings.index_dir).generation == "gen-000002"
+
+
+def test_second_concurrent_build_is_refused(settings: Settings, fake_encoder: FakeEncoder) -> None:
+    with generations.build_lock(settings.index_dir), pytest.raises(
+        generations.BuildLockedError, match="another build"
+    ):
+        build_index(settings, fake_encoder)
+
+
+def test_corpus_without_usable_files_is_an_error(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "empty.txt").write_bytes(b"")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "idx")
+    with pytest.raises(BuildError, match=r"empty\.txt: file is empty"):
+        build_index(settings, fake_encoder)
+    assert generations.current_generation(settings.index_dir) is None
+
+
+def test_skipped_files_are_listed_in_the_summary(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    (settings.corpus_dir / "broken.txt").write_bytes(b"\x00\x01\x02binary")
+    summary = build_index(replace(settings), fake_encoder)
+    assert summary.skipped_files == [{"source": "broken.txt", "reason": "binary file (contains NUL bytes)"}]
+    assert "broken.txt: binary file" in summary.describe()

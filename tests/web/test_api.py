@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from qa_service.config import Settings
+from qa_service.index import build_index
+from qa_service.web import create_app, openapi_spec
+
+from ..conftest import FakeEncoder
+
+QUESTION = "全区共完成厕所改造多少户?"
+
+
+@pytest.fixture
+def app(settings: Settings, fake_encoder: FakeEncoder) -> Flask:
+    build_index(settings, fake_encoder)
+    return create_app({"INDEX_DIR": str(settings.index_dir), "MODEL": fake_encoder.name,
+                       "ENCODER": fake_encoder, "TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def conforms(body: Any, schema_name: str) -> None:
+    spec = openapi_spec()
+    jsonschema.validate(body, {"$ref": f"#/components/schemas/{schema_name}",
+                               "components": spec["components"]})
+
+
+def test_ask_answers_with_citations(client: FlaskClient) -> None:
+    response = client.post("/api/ask", json={"question": QUESTION, "top_k": 3})
+    assert response.status_code == 200
+    body = response.get_json()
+    conforms(body, "AskResponse")
+    assert body["question"] == QUESTION and body["generation"] == "gen-000001"
+    assert len(body["passages"]) == 3
+    assert "14880户" in body["passages"][0]["text"]
+    assert body["answer"]["passage_rank"] >= 1
+
+
+def test_integral_floats_are_integers_as_in_json_schema(client: FlaskClient) -> None:
+    response = client.post("/api/ask", json={"question": QUESTION, "top_k": 2.0})
+    assert response.status_code == 200 and len(response.get_json()["passages"]) == 2
+
+
+def test_ask_uses_defaults_and_accepts_history(client: FlaskClient) -> None:
+    body = {"question": "总投资是多少?", "history": ["藁城区今年开工了多少个重点项目?"]}
+    response = client.post("/api/ask", json=body)
+    assert response.status_code == 200
+    assert len(response.get_json()["passages"]) == 5
+
+
+def error_of(response: Any) -> tuple[int, str]:
+    body = response.get_json()
+    assert response.is_json, response.data[:200]
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert body["error"]["message"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    return response.status_code, body["error"]["code"]
+
+
+@pytest.mark.parametrize("payload, status, code", [
+    (None, 400, "invalid_json"),
+    ([QUESTION], 400, "invalid_json"),
+    ("just a string", 400, "invalid_json"),
+    ({}, 400, "invalid_request"),
+    ({"question": 42}, 400, "invalid_request"),
+    ({"question": None}, 400, "invalid_request"),
+    ({"question": ""}, 400, "empty_question"),
+    ({"question": " \n\t "}, 400, "empty_question"),
+    ({"question": "问" * 501}, 400, "question_too_long"),
+    ({"question": QUESTION, "top_k": 0}, 400, "invalid_request"),
+    ({"question": QUESTION, "top_k": 21}, 400, "invalid_request"),
+    ({"question": QUESTION, "top_k": "5"}, 400, "invalid_request"),
+    ({"question": QUESTION, "top_k": 1.5}, 400, "invalid_request"),
+    ({"question": QUESTION, "top_k": True}, 400, "invalid_request"),
+    ({"question": QUESTION, "top_k": 1e9}, 400, "invalid_request"),
+    ({"question": QUESTION, "history": "previous"}, 400, "invalid_request"),
+    ({"question": QUESTION, "history": [1, 2]}, 400, "invalid_request"),
+    ({"question": QUESTION, "history": ["问"] * 11}, 400, "invalid_request"),
+])
+def test_bad_ask_requests_get_clear_json_errors(
+    client: FlaskClient, payload: Any, status: int, code: str
+) -> None:
+    response = client.post("/api/ask") if payload is None else client.post("/api/ask", json=payload)
+    assert error_of(response) == (status, code)
+
+
+@pytest.mark.parametrize("question", ["😀🎉", "？？！！。。", "\u200b…", "\x03\x00"])
+def test_questions_with_nothing_to_search_are_answered_as_not_found(
+    client: FlaskClient, question: str
+) -> None:
+    response = client.post("/api/ask", json={"question": question})
+    assert response.status_code == 200
+    body = response.get_json()
+    conforms(body, "AskResponse")
+    assert body["found"] is False and body["passages"] == [] and body["answer"] is None
+    assert "没有可以查找的文字" in body["message"]
+
+
+def test_malformed_bodies_are_rejected(client: FlaskClient) -> None:
+    cases = [
+        client.post("/api/ask", data=b"{not json", content_type="application/json"),
+        client.post("/api/ask", data=b'{"question": "\xff\xfe"}', content_type="application/json"),
+        client.post("/api/ask", data="question=hi", content_type="application/x-www-form-urlencoded"),
+    ]
+    for response in cases:
+        assert error_of(response) == (400, "invalid_json")
+
+
+def test_body_over_16_kb_is_413(client: FlaskClient) -> None:
+    body = json.dumps({"question": QUESTION, "padding": "x" * 17000})
+    response = client.post("/api/ask", data=body, content_type="application/json")
+    assert error_of(response) == (413, "body_too_large")
+
+
+@pytest.mark.parametrize("question", [
+    "<script>alert('x')</script>藁城区厕所改造",
+    "' OR 1=1; DROP TABLE articles; -- 厕所",
+    "厕所改造\x00\x07\x1b[31m多少户",
+    "藁城区 Toilets 厕所 改造 😀",
+])
+def test_hostile_but_valid_questions_are_answered(client: FlaskClient, question: str) -> None:
+    response = client.post("/api/ask", json={"question": question})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["question"] == question  # echoed as data; JSON escapes it
+    assert body["passages"]
+
+
+def test_unknown_routes_and_methods_under_api_are_json(client: FlaskClient) -> None:
+    assert error_of(client.get("/api/nope")) == (404, "not_found")
+    response = client.get("/api/ask")
+    assert error_of(response) == (405, "method_not_allowed")
+    assert "POST" in response.headers["Allow"]
+    assert error_of(client.delete("/api/health")) == (405, "method_not_allowed")
+
+
+def test_articles_are_listed_with_counts_and_paginated(client: FlaskClient) -> None:
+    body = client.get("/api/articles?per_page=2").get_json()
+    assert body["total"] == 3 and body["page"] == 1 and len(body["articles"]) == 2
+    conforms(body["articles"][0], "ArticleSummary")
+    second = client.get("/api/articles?per_page=2&page=2").get_json()
+    assert len(second["articles"]) == 1
+    ids = {a["id"] for a in body["articles"] + second["articles"]}
+    assert len(ids) == 3
+    assert all(a["chunks"] > 0 and a["paragraphs"] > 0 for a in body["articles"])
+    for bad in ["page=0", "per_page=1000", "page=abc", "per_page=-1", "page=" + "9" * 30, "page=１"]:
+        assert error_of(client.get(f"/api/articles?{bad}"))[0] == 400
+
+
+def test_article_has_text_and_paragraph_offsets(client: FlaskClient) -> None:
+    answer = client.post("/api/ask", json={"question": QUESTION}).get_json()["passages"][0]
+    body = client.get(f"/api/articles/{answer['article']['id']}").get_json()
+    conforms(body, "Article")
+    assert body["text"][answer["char_start"] : answer["char_end"]] == answer["text"]
+    para = body["paragraphs"][answer["paragraph"]]
+    assert para["start"] <= answer["char_start"] < para["end"]
+
+
+@pytest.mark.parametrize("article_id", ["0000000000000000", "..%2F..%2Fetc%2Fpasswd", "ABC", "x" * 300])
+def test_unknown_or_malformed_article_ids_are_404(client: FlaskClient, article_id: str) -> None:
+    assert error_of(client.get(f"/api/articles/{article_id}")) == (404, "not_found")
+
+
+def test_health_reports_model_generation_counts(client: FlaskClient) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    conforms(body, "Health")
+    assert body["ready"] is True and body["generation"] == "gen-000001"
+    assert body["counts"] == {"files": 2, "articles": 3, "chunks": body["counts"]["chunks"]}
+
+
+def test_without_an_index_health_says_how_to_fix_and_ask_is_503(tmp_path: Path,
+                                                                fake_encoder: FakeEncoder) -> None:
+    app = create_app({"INDEX_DIR": str(tmp_path / "none"), "ENCODER": fake_encoder, "TESTING": True})
+    client = app.test_client()
+    response = client.get("/api/health")
+    assert response.status_code == 503
+    body = response.get_json()
+    conforms(body, "Health")
+    assert body["ready"] is False and "qa-service index" in body["fix"]
+    assert error_of(client.post("/api/ask", json={"question": QUESTION})) == (503, "not_ready")
+
+
+def test_openapi_spec_is_valid_and_matches_the_routes(app: Flask, client: FlaskClient) -> None:
+    from openapi_spec_validator import validate
+
+    spec = client.get("/api/openapi.json").get_json()
+    validate(spec)
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
+    routed = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api"):
+            path = rule.rule.replace("<article_id>", "{article_id}")
+            routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == routed
+
+
+def test_page_is_served_with_security_headers_and_no_inline_script(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "<script src=" in html and "<script>" not in html and " on" + "click=" not in html
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert client.get("/static/app.js").status_code == 200
+    assert "Access-Control-Allow-Origin" not in client.get("/api/health").headers
