@@ -57,7 +57,8 @@ test-fast: install
 
 # Quality, speed and scale, measured (about 60 minutes; the CMRC indexes and the scale
 # corpora are kept in $(BENCH_DIR) and reused on the next run): CMRC 2018 dev/trial and
-# the bulletin questions; encoder and build rate; query steps, HTTP latency and wrk
+# the bulletin questions; encoder and build rate; ask and build idle and beside a busy
+# process; query steps, HTTP latency and wrk
 # throughput; full, incremental and killed-then-resumed builds; 100k and 1M chunks.
 # Every script adds rows to one results file, printed at the end as one table.
 BENCH_DIR ?= .bench
@@ -66,6 +67,7 @@ bench: install model bench-deps
 	mkdir -p $(BENCH_DIR) && rm -f $(BENCH_RESULTS)
 	$(PY) benchmarks/retrieval.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/encoding.py --results $(BENCH_RESULTS)
+	$(PY) benchmarks/contention.py --results $(BENCH_RESULTS)
 	$(PY) benchmarks/serving.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/incremental.py --results $(BENCH_RESULTS)
 	$(PY) benchmarks/scale.py --index-cache $(BENCH_DIR)/cmrc --work $(BENCH_DIR)/scale --results $(BENCH_RESULTS)

@@ -24,6 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qa_service.models import prefer_passive_waits  # noqa: E402
+
+prefer_passive_waits()  # before torch, faiss or scikit-learn load OpenMP (models/threads.py)
+
 from benchmarks.corpora import cmrc_paragraphs, write_article  # noqa: E402
 from benchmarks.results import Results  # noqa: E402
 from qa_service.config import Settings  # noqa: E402

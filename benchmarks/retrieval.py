@@ -29,12 +29,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from qa_service.models import prefer_passive_waits  # noqa: E402
+
+prefer_passive_waits()  # before torch, faiss or scikit-learn load OpenMP (models/threads.py)
+
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from benchmarks.corpora import load_cmrc, write_paragraphs  # noqa: E402
 from benchmarks.results import Results  # noqa: E402

@@ -35,6 +35,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qa_service.models import prefer_passive_waits  # noqa: E402
+
+prefer_passive_waits()  # before torch, faiss or scikit-learn load OpenMP (models/threads.py)
+
 from benchmarks.corpora import cmrc_data, cmrc_paragraphs, cmrc_questions, write_article  # noqa: E402
 from benchmarks.live_server import call, running_server  # noqa: E402
 from benchmarks.results import Results, median, memory_of  # noqa: E402

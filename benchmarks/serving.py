@@ -29,6 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qa_service.models import prefer_passive_waits  # noqa: E402
+
+prefer_passive_waits()  # before torch, faiss or scikit-learn load OpenMP (models/threads.py)
+
 from benchmarks.corpora import cmrc_questions  # noqa: E402
 from benchmarks.encoding import write_corpus  # noqa: E402
 from benchmarks.live_server import call, running_server  # noqa: E402

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from .config import Settings
-from .models import BUILTIN_MODEL, PRECISIONS
+from .models import BUILTIN_MODEL, PRECISIONS, prefer_passive_waits
 
 
 class CliError(click.ClickException):
@@ -60,6 +60,10 @@ def index_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Encoder precision; auto is bf16 where the CPU has native bf16.")(func)
     func = click.option("--index-dir", envvar="QA_INDEX_DIR", type=click.Path(path_type=Path),
                         default=Path("embeddings"), show_default=True, show_envvar=True)(func)
+    func = click.option("--torch-threads", envvar="QA_TORCH_THREADS", type=click.IntRange(0, 1024),
+                        default=0, show_default=True, show_envvar=True,
+                        help="torch threads; 0: every core this process may use for a build, "
+                        "one for questions.")(func)
     return func
 
 
@@ -70,6 +74,9 @@ def _settings(**values: Any) -> Settings:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Question answering over Chinese bulletin articles."""
+    # Before any command imports torch: spinning OpenMP threads made `ask` 70x slower
+    # beside one busy process (models/threads.py).
+    prefer_passive_waits()
 
 
 @main.command()
@@ -83,7 +90,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @reports_errors
 def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str, index_dir: Path,
-          batch_size: int, full: bool, rollback: bool, as_json: bool) -> None:
+          torch_threads: int, batch_size: int, full: bool, rollback: bool, as_json: bool) -> None:
     """Build the index from the corpus folder and switch to it atomically.
 
     Only new and changed articles are embedded; unchanged ones keep their vectors.
@@ -92,7 +99,8 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str
     from .models import load_encoder
 
     settings = _settings(corpus_dir=corpus_dir, model=model, model_cache=model_cache,
-                         precision=precision, index_dir=index_dir, batch_size=batch_size)
+                         precision=precision, index_dir=index_dir, batch_size=batch_size,
+                         torch_threads=torch_threads)
     if rollback:
         previous, current = generations.rollback(settings.index_dir)
         message = {"generation": previous, "rolled_back_from": current}
@@ -115,16 +123,18 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @reports_errors
 def ask(question: str, model: str, model_cache: Path | None, precision: str, index_dir: Path,
-        top_k: int, history: tuple[str, ...], mode: str, as_json: bool) -> None:
+        torch_threads: int, top_k: int, history: tuple[str, ...], mode: str, as_json: bool) -> None:
     """Ask QUESTION; with QUESTION '-', read one question per line and write JSON lines."""
     from .answering import QuestionError, Retriever
     from .index import load_index
-    from .models import load_encoder
+    from .models import QUESTION_THREADS, load_encoder, use_threads
 
     settings = _settings(model=model, model_cache=model_cache, precision=precision,
-                         index_dir=index_dir)
+                         index_dir=index_dir, torch_threads=torch_threads)
     loaded = load_index(settings.index_dir)  # before the model: a missing index fails fast
     retriever = Retriever(loaded, load_encoder(settings))
+    # One question at a time: one thread is fastest unless a count is asked for (threads.py).
+    use_threads(settings.torch_threads or QUESTION_THREADS)
     if question == "-":
         for line in sys.stdin:
             line = line.rstrip("\n")

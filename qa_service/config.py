@@ -29,6 +29,9 @@ class Settings:
     # auto: bf16 autocast where the CPU has native bf16 (models/encoder.py), else fp32.
     precision: str = "auto"
     top_k: int = 5
+    # torch threads (0: every core this process may use for a build, one per question;
+    # the server's request threads always use one each; models/threads.py).
+    torch_threads: int = 0
     keep_generations: int = 3
     # Above this many chunks the vector index is approximate (IVF), see index/vector_index.py.
     exact_search_limit: int = 100_000
@@ -45,7 +48,7 @@ class Settings:
                 continue
             if f.name in ("corpus_dir", "index_dir", "model_cache"):
                 values[f.name] = Path(raw)
-            elif f.name in ("batch_size", "top_k", "keep_generations", "exact_search_limit"):
+            elif f.name in ("batch_size", "top_k", "keep_generations", "exact_search_limit", "torch_threads"):
                 values[f.name] = int(raw)
             else:
                 values[f.name] = raw

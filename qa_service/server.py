@@ -8,6 +8,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from .models import prefer_passive_waits
+
 # One math thread per request thread: thread pools set in code do not reach gunicorn's
 # request threads, and oversubscribed OpenMP pools made each search ten times slower.
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TOKENIZERS_PARALLELISM")
@@ -35,6 +37,7 @@ def _announce(server: Any) -> None:
 
 
 def serve(host: str, port: int, workers: int, threads: int) -> None:
+    prefer_passive_waits()  # inherited by the workers, which load torch after the fork
     for name in THREAD_ENV:
         os.environ.setdefault(name, "false" if name == "TOKENIZERS_PARALLELISM" else "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

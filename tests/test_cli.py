@@ -35,6 +35,20 @@ def test_index_json_summary(runner: CliRunner) -> None:
     assert summary["articles"] == 3 and summary["skipped_files"] == []
 
 
+def test_build_threads_come_from_one_setting_and_are_recorded(runner: CliRunner,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    summary = json.loads(runner.invoke(cli.main, ["index", "--json"]).output)
+    assert summary["torch_threads"] == len(os.sched_getaffinity(0)) and summary["niceness"] == os.nice(0)
+    monkeypatch.setenv("QA_TORCH_THREADS", "1")
+    assert json.loads(runner.invoke(cli.main, ["index", "--json", "--full"]).output)["torch_threads"] == 1
+    assert json.loads(runner.invoke(cli.main, ["index", "--json", "--full", "--torch-threads", "3"])
+                      .output)["torch_threads"] == 3
+    result = runner.invoke(cli.main, ["index", "--torch-threads", "-2"])
+    assert result.exit_code == 2 and "-2" in result.output
+
+
 def test_ask_json_has_the_documented_shape(runner: CliRunner) -> None:
     assert runner.invoke(cli.main, ["index"]).exit_code == 0
     result = runner.invoke(cli.main, ["ask", "全区共完成厕所改造多少户?", "--json", "--top-k", "2"])

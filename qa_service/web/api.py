@@ -175,7 +175,8 @@ def require_admin(view: Callable[..., Any]) -> Callable[..., Any]:
 def build_settings() -> Settings:
     config = current_app.config
     return Settings.from_env(corpus_dir=Path(config["CORPUS_DIR"]), index_dir=Path(config["INDEX_DIR"]),
-                             model=str(config["MODEL"]), model_cache=Path(config["MODEL_CACHE"]))
+                             model=str(config["MODEL"]), model_cache=Path(config["MODEL_CACHE"]),
+                             precision=str(config["PRECISION"]), torch_threads=int(config["TORCH_THREADS"]))
 
 
 def _start_rebuild() -> dict:

@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from ..config import default_model_cache
-from ..models import BUILTIN_MODEL
+from ..models import BUILTIN_MODEL, prefer_passive_waits
 from . import api
 from .service import ServiceState
 
@@ -45,6 +45,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``test_config`` may carry ``ENCODER`` (an object with the Encoder interface) so that
     unit tests run against a fake; the server always loads the configured model.
     """
+    # Before the model (and torch) is loaded, also where the app runs under another WSGI server.
+    prefer_passive_waits()
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.config.from_mapping(
         INDEX_DIR="embeddings",
@@ -54,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MODEL=BUILTIN_MODEL,
         MODEL_CACHE=str(default_model_cache()),
         PRECISION="auto",  # encoder precision: auto, fp32 or bf16 (see models/encoder.py)
+        TORCH_THREADS=0,  # threads of web-started builds; 0: the cores this process may use
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.config.from_prefixed_env("QA")
@@ -65,6 +68,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     state = ServiceState(index_dir=Path(app.config["INDEX_DIR"]), model=str(app.config["MODEL"]),
                          model_cache=Path(app.config["MODEL_CACHE"]),
                          precision=str(app.config["PRECISION"]),
+                         torch_threads=int(app.config["TORCH_THREADS"]),
                          encoder=app.config.get("ENCODER"))
     app.extensions["qa"] = state
     state.load()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -27,6 +28,9 @@ WRITE_EVERY = 0.5  # seconds between progress writes
 # A job writes "running" just before its thread takes the build lock; only a status
 # that old without a lock means the process running it died.
 STARTUP_GRACE = 5.0
+# A rebuild's thread (and the OpenMP threads it starts) yields to the request threads:
+# on Linux a nice value belongs to one thread, so the workers' answers keep priority.
+BUILD_NICENESS = 10
 
 
 def _now() -> str:
@@ -72,6 +76,7 @@ class RebuildJob:
     def run(self) -> None:
         started = time.perf_counter()
         try:
+            os.nice(BUILD_NICENESS)
             encoder = self.state.encoder or load_encoder(self.settings)
             self.state.encoder = encoder
             summary = build_index(self.settings, encoder, progress=self._progress)

@@ -141,6 +141,12 @@ SCHEMAS: dict[str, Any] = {
             "generation": {"type": "string"}, "built_at": {"type": "string"},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "message": {"type": ["string", "null"]}, "fix": {"type": "string"},
+            "threads": {
+                "type": "object", "description": "torch threads per request and of web-started builds "
+                "(QA_TORCH_THREADS), and OpenMP's wait policy",
+                "properties": {"question": {"type": "integer"}, "build": {"type": "integer"},
+                               "omp_wait_policy": {"type": ["string", "null"]}},
+            },
         },
     },
 }

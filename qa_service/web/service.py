@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from ..answering import Retriever
 from ..index import IndexMismatchError, IndexNotReadyError, current_generation, load_index
-from ..models import Encoder, EncoderError, load_encoder
+from ..models import QUESTION_THREADS, Encoder, EncoderError, load_encoder, resolve_threads, use_threads
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0
@@ -31,6 +32,7 @@ class ServiceState:
     model: str
     model_cache: Path
     precision: str = "auto"
+    torch_threads: int = 0  # of web-started builds (QA_TORCH_THREADS); requests use QUESTION_THREADS
     encoder: Encoder | None = None
     retriever: Retriever | None = None
     error: str | None = None  # why nothing is served
@@ -90,7 +92,14 @@ class ServiceState:
         return thread
 
     def current(self) -> Retriever | None:
-        """The retriever, retrying a failed first load at most every few seconds."""
+        """The retriever, retrying a failed first load at most every few seconds.
+
+        Called by each request in its own thread, which it keeps at QUESTION_THREADS torch
+        threads: a rebuild that set more in its thread would otherwise hand its count to
+        request threads that start later.
+        """
+        if "torch" in sys.modules:  # with a fake encoder in tests there is no torch to tune
+            use_threads(QUESTION_THREADS)
         retriever = self.retriever
         if retriever is None and time.monotonic() - self._last_attempt > RETRY_SECONDS:
             self.load()
@@ -105,6 +114,8 @@ class ServiceState:
             "model": self.model,
             "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started_at, 1),
+            "threads": {"question": QUESTION_THREADS, "build": resolve_threads(self.torch_threads),
+                        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
         }
         if self.reload_error:
             body["reload_error"] = self.reload_error

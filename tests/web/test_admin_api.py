@@ -78,6 +78,8 @@ def test_added_article_gets_a_safe_name_and_is_searchable_after_rebuild(
     assert status["job_id"] == saved["rebuild"]["job_id"]
     assert status["summary"]["articles_added"] == 1 and status["summary"]["chunks_embedded"] >= 1
     assert status["progress"]["chunks"]["done"] == status["progress"]["chunks"]["total"]
+    # The build ran below the request threads' priority, on the configured threads.
+    assert status["summary"]["niceness"] >= 10 and status["summary"]["torch_threads"] >= 1
     assert admin.get("/api/health").get_json()["generation"] == "gen-000002"
     answer = admin.post("/api/ask", json={"question": "图书馆藏书多少册?"}).get_json()
     assert "十二万册" in answer["passages"][0]["text"]

@@ -179,6 +179,8 @@ def test_health_reports_model_generation_counts(client: FlaskClient) -> None:
     conforms(body, "Health")
     assert body["ready"] is True and body["generation"] == "gen-000001"
     assert body["counts"] == {"files": 2, "articles": 3, "chunks": body["counts"]["chunks"]}
+    assert body["threads"]["question"] == 1 and body["threads"]["build"] >= 1
+    assert body["threads"]["omp_wait_policy"]  # set before the model loads, by create_app at the latest
 
 
 def test_without_an_index_health_says_how_to_fix_and_ask_is_503(tmp_path: Path,
