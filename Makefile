@@ -13,7 +13,8 @@ QUESTION ?= 藁城区完成了多少户厕所改造？
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install model index run serve test test-fast lint bench bench-deps reliability browser-deps clean
+.PHONY: install model index run serve test test-fast lint bench bench-deps reliability browser-deps clean \
+	train-reader bench-reader
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,7 +46,7 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
 lint: install
-	$(VENV)/bin/ruff check qa_service tests benchmarks
+	$(VENV)/bin/ruff check qa_service tests benchmarks training
 	$(VENV)/bin/mypy qa_service
 	$(VENV)/bin/lint-imports --no-logo --no-cache
 
@@ -72,6 +73,16 @@ bench: install model bench-deps
 	$(PY) benchmarks/incremental.py --results $(BENCH_RESULTS)
 	$(PY) benchmarks/scale.py --index-cache $(BENCH_DIR)/cmrc --work $(BENCH_DIR)/scale --results $(BENCH_RESULTS)
 	$(PY) benchmarks/results.py $(BENCH_RESULTS)
+
+# The reader's weights (qa_service/models/reader.safetensors) from ../shared/datasets: about
+# 95 minutes on 2 cores, resumable (windows and checkpoints in ~/.cache/qa-service/train,
+# progress with time left on stdout). See training/train_reader.py for the data.
+train-reader: install model
+	$(PY) training/train_reader.py
+
+# The reader alone: CMRC 2018 dev and trial and XQuAD (English questions) with the gold paragraph.
+bench-reader: install model
+	$(PY) benchmarks/reader.py
 
 # wrk, the HTTP load generator of benchmarks/serving.py (Debian package).
 bench-deps:

@@ -74,8 +74,8 @@ def _settings(**values: Any) -> Settings:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Question answering over Chinese bulletin articles."""
-    # Before any command imports torch: spinning OpenMP threads made `ask` 70x slower
-    # beside one busy process (models/threads.py).
+    # Before any command imports torch: spinning OpenMP threads slow `ask` and builds
+    # several-fold beside a busy process (models/threads.py).
     prefer_passive_waits()
 
 

@@ -34,7 +34,6 @@ from .vector_index import build_vector_index
 SLICE = 256
 
 
-
 class BuildError(RuntimeError):
     pass
 

@@ -3,10 +3,11 @@
 torch (and faiss and scikit-learn, each with its own copy of GNU OpenMP) by default lets
 idle OpenMP threads spin for a while before they sleep. On a machine where another
 process holds a core, the spinning threads and the one doing the work fight over the
-cores that are left: `qa-service ask` went from 22 ms to 1,576 ms per question beside one
-CPU-bound process. With a passive wait policy it stays near 25 ms, and an idle machine
-sees no difference. OpenMP reads the policy once, when the library is loaded, so every
-entry point calls ``prefer_passive_waits`` before torch is imported.
+cores that are left: beside a busy torch job, `qa-service ask` had a p50 of 90 ms and a
+p95 of 1.6 s against 27 ms idle (benchmarks/contention.py); a report here saw 1.6 s per
+question. With passive waits and one thread per question it stays near 34 ms. OpenMP
+reads the policy once, when the library is loaded, so every entry point calls
+``prefer_passive_waits`` before torch is imported.
 
 torch keeps the number of threads per calling thread, and a thread that starts its first
 torch work takes the count the last ``set_num_threads`` anywhere in the process set. So

@@ -1,0 +1,111 @@
+"""The reader alone: each question read with its gold paragraph (CMRC 2018 dev and trial,
+and XQuAD's English questions over the same Chinese paragraphs), scored by the official
+CMRC 2018 EM and F1 (benchmarks/cmrc_metric.py), beside published reference points.
+
+    python benchmarks/reader.py [--weights FILE] [--sets dev,trial,xquad] [--limit N] [--results FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa_service.models import prefer_passive_waits  # noqa: E402
+
+prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
+
+from benchmarks.cmrc_metric import exact_match, f1  # noqa: E402
+from benchmarks.corpora import cmrc_paragraphs  # noqa: E402
+from benchmarks.results import Results  # noqa: E402
+from qa_service.config import Settings  # noqa: E402
+from qa_service.models import (  # noqa: E402
+    materialize_builtin_model,
+    resolve_precision,
+    resolve_threads,
+    use_threads,
+)
+from qa_service.models.reader import load_reader  # noqa: E402
+
+WEIGHTS = ROOT / "qa_service" / "models" / "reader.safetensors"
+XQUAD = ROOT.parent / "shared" / "datasets" / "xquad"
+# Published CMRC 2018 dev EM / F1 (ymcui/Chinese-BERT-wwm), models 3-10x larger, GPU-trained.
+REFERENCES = {"BERT-base Chinese": (65.5, 84.5), "RoBERTa-wwm-ext-large": (68.5, 88.4)}
+BATCH = 16
+
+
+def cmrc_pairs(name: str) -> list[tuple[str, str, list[str]]]:
+    return [(qa["question"], para["context"], [a["text"] for a in qa["answers"]])
+            for _, para in cmrc_paragraphs(name) for qa in para["qas"]]
+
+
+def xquad_pairs() -> list[tuple[str, str, list[str]]]:
+    """English questions over the Chinese paragraphs, Chinese gold answers (aligned by id)."""
+    def by_id(lang: str) -> dict[str, tuple[str, str, list[str]]]:
+        data = json.loads((XQUAD / f"xquad.{lang}.part1.json").read_text(encoding="utf-8"))["data"]
+        return {qa["id"]: (qa["question"], p["context"], [a["text"] for a in qa["answers"]])
+                for item in data for p in item["paragraphs"] for qa in p["qas"]}
+
+    zh, en = by_id("zh"), by_id("en")
+    return [(en[i][0], zh[i][1], zh[i][2]) for i in zh if i in en]
+
+
+def evaluate(reader: object, pairs: list[tuple[str, str, list[str]]]) -> dict[str, float]:
+    em = score = 0.0
+    started = time.perf_counter()
+    for first in range(0, len(pairs), BATCH):
+        part = pairs[first : first + BATCH]
+        spans = reader.read_pairs([q for q, _, _ in part], [c for _, c, _ in part])  # type: ignore[attr-defined]
+        for (_, context, answers), span in zip(part, spans, strict=True):
+            predicted = context[span.char_start : span.char_end] if span else ""
+            em += exact_match(predicted, answers)
+            score += f1(predicted, answers)
+    seconds = time.perf_counter() - started
+    return {"em": 100 * em / len(pairs), "f1": 100 * score / len(pairs), "n": len(pairs),
+            "ms_per_pair": 1000 * seconds / len(pairs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, default=WEIGHTS)
+    parser.add_argument("--sets", default="dev,trial,xquad")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N questions of each set")
+    parser.add_argument("--results", default=None)
+    args = parser.parse_args()
+    results = Results(args.results)
+    settings = Settings.from_env()
+    threads = use_threads(resolve_threads(settings.torch_threads))
+    reader = load_reader(materialize_builtin_model(settings.model_cache), args.weights,
+                         resolve_precision(settings.precision))
+    print(f"# reader {args.weights.name}: {args.weights.stat().st_size / 1e6:.1f} MB, "
+          f"{reader.max_length}-token windows, {reader.precision}, {threads} threads")
+    scores = {}
+    for name in args.sets.split(","):
+        pairs = xquad_pairs() if name == "xquad" else cmrc_pairs(name)
+        scores[name] = evaluate(reader, pairs[: args.limit])
+        s = scores[name]
+        print(f"{name}: EM {s['em']:.1f}, F1 {s['f1']:.1f} ({s['n']} questions, "
+              f"{s['ms_per_pair']:.0f} ms each)")
+        label = "XQuAD zh paragraphs, English questions" if name == "xquad" else f"CMRC 2018 {name}"
+        target = {"dev": "EM >= 60, F1 >= 80"}.get(name)
+        met = s["em"] >= 60 and s["f1"] >= 80 if name == "dev" else None
+        results.add("reader, gold paragraph", f"{label}: EM / F1", f"{s['em']:.1f} / {s['f1']:.1f}", "",
+                    target, met, note=f"{s['n']} questions, {s['ms_per_pair']:.0f} ms per question")
+    if "dev" in scores and "trial" in scores:
+        dev, trial = scores["dev"], scores["trial"]
+        gap = max(abs(dev["em"] - trial["em"]), abs(dev["f1"] - trial["f1"]))
+        results.add("reader, gold paragraph", "trial within 5 points of dev", f"{gap:.1f} points", "",
+                    "<= 5", gap <= 5)
+    for name, (em, f) in REFERENCES.items():
+        print(f"reference, CMRC 2018 dev: {name} EM {em}, F1 {f}")
+        results.add("reader, gold paragraph", f"reference: {name}, CMRC 2018 dev", f"{em} / {f}", "",
+                    note="published (ymcui/Chinese-BERT-wwm)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The reader's mechanics: choosing a span from start/end scores, and its weights file
+(saved, loaded, and refused with a clear error when missing, damaged or foreign)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_service.models.reader import ReaderError, best_span, build_model, load_model, save_weights
+
+# Passage tokens 1..5 cover "藁城区完成了14880户" (question tokens and specials have no offsets).
+OFFSETS = [None, (0, 3), (3, 5), (5, 6), (6, 11), (11, 12), None]
+
+
+def test_best_span_is_the_highest_start_plus_end_within_the_passage() -> None:
+    start = np.array([9.0, 0.0, 0.0, 0.0, 5.0, 0.0, 9.0])  # specials score high and must be ignored
+    end = np.array([9.0, 0.0, 0.0, 0.0, 1.0, 4.0, 9.0])
+    assert best_span(start, end, OFFSETS) == (6, 12, 9.0)
+
+
+def test_best_span_never_ends_before_it_starts_nor_runs_too_long() -> None:
+    start = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 8.0, 0.0])
+    end = np.array([0.0, 7.0, 0.0, 0.0, 0.0, 1.0, 0.0])  # the best end lies before the best start
+    assert best_span(start, end, OFFSETS) == (11, 12, 9.0)
+    start = np.array([0.0, 8.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    end = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 8.0, 0.0])
+    assert best_span(start, end, OFFSETS, max_tokens=2) == (0, 5, 9.0)  # 1..5 is too long; 1..2 wins
+
+
+def test_a_window_without_passage_tokens_has_no_span() -> None:
+    assert best_span(np.zeros(3), np.zeros(3), [None, None, None]) is None
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random BERT in the layout of the converted e5 folder."""
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    config = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    return folder
+
+
+def test_weights_round_trip_and_only_trained_layers_are_stored(tiny_base: Path, tmp_path: Path) -> None:
+    import torch
+
+    model = build_model(tiny_base, trained_layers=2)
+    trained = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trained and all(n.startswith(("bert.encoder.layer.2.", "bert.encoder.layer.3.", "span.",
+                                         "has_answer.")) for n in trained)
+    with torch.no_grad():
+        model.span.weight.fill_(0.25)
+    path = tmp_path / "reader.safetensors"
+    save_weights(model, path, {"note": "test"})
+    loaded, card = load_model(tiny_base, path)
+    assert card == {"note": "test"}
+    assert torch.equal(loaded.span.weight, model.span.weight)
+    ids = torch.tensor([[0, 5, 6, 7, 2]])
+    with torch.no_grad():
+        start, end, has = loaded(ids, torch.ones_like(ids))
+    assert start.shape == end.shape == (1, 5) and has.shape == (1,)
+
+
+def test_missing_damaged_or_foreign_weights_are_a_clear_error(tiny_base: Path, tmp_path: Path) -> None:
+    path = tmp_path / "reader.safetensors"
+    with pytest.raises(ReaderError, match="missing"):
+        load_model(tiny_base, path)
+    save_weights(build_model(tiny_base, trained_layers=2), path, {})
+    path.write_bytes(path.read_bytes()[:200])  # cut short, as by a failed copy
+    with pytest.raises(ReaderError, match="cannot be read"):
+        load_model(tiny_base, path)
+    other = tmp_path / "other"
+    from transformers import BertConfig, BertModel
+
+    BertModel(BertConfig(vocab_size=64, hidden_size=48, num_hidden_layers=4, num_attention_heads=2,
+                         intermediate_size=64), add_pooling_layer=False).save_pretrained(other)
+    save_weights(build_model(other, trained_layers=2), path, {})
+    with pytest.raises(ReaderError, match="shape"):
+        load_model(tiny_base, path)
