@@ -67,8 +67,10 @@ BENCH_RESULTS := $(BENCH_DIR)/results.jsonl
 bench: install model bench-deps
 	mkdir -p $(BENCH_DIR) && rm -f $(BENCH_RESULTS)
 	$(PY) benchmarks/retrieval.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
+	$(PY) benchmarks/answers.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/encoding.py --results $(BENCH_RESULTS)
 	$(PY) benchmarks/contention.py --results $(BENCH_RESULTS)
+	QA_READER_WEIGHTS=none $(PY) benchmarks/serving.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/serving.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/incremental.py --results $(BENCH_RESULTS)
 	$(PY) benchmarks/scale.py --index-cache $(BENCH_DIR)/cmrc --work $(BENCH_DIR)/scale --results $(BENCH_RESULTS)

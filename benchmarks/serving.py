@@ -2,8 +2,10 @@
 
 The index is CMRC 2018 dev (the one benchmarks/retrieval.py builds, reused from
 --index-cache) or, when there is none, one built here from --paragraphs of it. Questions
-are CMRC dev questions. Measured:
-- in process: p50 of each step (encode, dense, lexical, fusion, answer sentence) and of
+are CMRC dev questions.
+With the reader QA_READER_WEIGHTS names (`make bench` runs it once with `none`, once
+with the shipped reader: before and after). Measured:
+- in process: p50 of each step (encode, dense, lexical, fusion, answer sentence, read) and of
   the whole `Retriever.ask`, with one math thread (as each server request thread has)
   and with all cores; CPU time per query;
 - over HTTP, `qa-service serve` (gunicorn) on 127.0.0.1, one request at a time: p50 and
@@ -37,12 +39,12 @@ from benchmarks.corpora import cmrc_questions  # noqa: E402
 from benchmarks.encoding import write_corpus  # noqa: E402
 from benchmarks.live_server import call, running_server  # noqa: E402
 from benchmarks.results import Results, median, memory_of, percentile  # noqa: E402
-from qa_service.answering import Retriever, normalize_question  # noqa: E402
+from qa_service.answering import Retriever, load_configured_reader, normalize_question  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
 from qa_service.index import build_index, load_index  # noqa: E402
 from qa_service.models import load_encoder  # noqa: E402
 
-STEPS = ("encode", "dense", "lexical", "fusion", "answer")
+STEPS = ("encode", "dense", "lexical", "fusion", "answer", "read")
 
 
 def in_process(retriever: Retriever, questions: list[str], threads: int) -> dict:
@@ -64,7 +66,7 @@ def in_process(retriever: Retriever, questions: list[str], threads: int) -> dict
         timings: dict[str, float] = {}
         retriever.run(normalize_question(q), timings=timings)
         for step in STEPS:
-            steps[step].append(timings[step] * 1000)
+            steps[step].append(timings.get(step, 0.0) * 1000)
     torch.set_num_threads(before)
     return {"p50": median(totals), "p95": percentile(totals, 0.95), "cpu_ms": cpu,
             "steps": {s: median(v) for s, v in steps.items()}}
@@ -125,7 +127,10 @@ def main() -> None:
         settings = Settings.from_env(index_dir=index_dir)
         encoder = load_encoder(settings)
         index = load_index(index_dir)
-        retriever = Retriever(index, encoder)
+        # As the server answers: with the reader QA_READER_WEIGHTS names (builtin by default).
+        reader, reader_settings = load_configured_reader(settings.reader_weights, settings.model_cache,
+                                                         settings.precision)
+        retriever = Retriever(index, encoder, reader=reader, reader_settings=reader_settings)
         chunks = index.manifest["counts"]["chunks"]
         one = in_process(retriever, questions, threads=1)
         every = in_process(retriever, questions, threads=cores)
@@ -148,7 +153,8 @@ def main() -> None:
 
     http_p50 = median(over_http)
     ceiling = cores / (one["cpu_ms"] / 1000)
-    print(f"## query speed: {where}, {chunks} chunks, {len(questions)} questions")
+    print(f"## query speed: {where}, {chunks} chunks, {len(questions)} questions, "
+          f"reader {settings.reader_weights}")
     steps = " | ".join(f"{s} p50 ms" for s in STEPS)
     print(f"| in process | p50 ms | p95 ms | CPU ms/query | {steps} |")
     print("|---|---|---|---|" + "---|" * len(STEPS))
@@ -167,7 +173,7 @@ def main() -> None:
         print(f"worker {n}: RSS {m['VmRSS']:.0f} MB (private {m['RssAnon']:.0f}, shared file pages "
               f"{m['RssFile']:.0f}), peak {m['VmHWM']:.0f} MB")
 
-    section = f"query ({chunks} chunks)"
+    section = f"query ({chunks} chunks, reader {settings.reader_weights})"
     results.add(section, "in-process p50, 1 thread", one["p50"], "ms")
     results.add(section, f"in-process p50, {cores} threads", every["p50"], "ms")
     for step in STEPS:

@@ -26,10 +26,10 @@ class CliError(click.ClickException):
 def _known_errors() -> tuple[type[BaseException], ...]:
     from .answering import QuestionError
     from .index import BuildError, BuildLockedError, IndexMismatchError, IndexNotReadyError
-    from .models import EncoderError
+    from .models import EncoderError, ReaderError
 
     return (EncoderError, BuildLockedError, BuildError, IndexMismatchError, IndexNotReadyError,
-            QuestionError, FileNotFoundError, PermissionError)
+            QuestionError, ReaderError, FileNotFoundError, PermissionError)
 
 
 def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -120,19 +120,26 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str
               help="An earlier question of the conversation (repeat, oldest first).")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid",
               show_default=True, help="Retrieval method.")
+@click.option("--reader-weights", envvar="QA_READER_WEIGHTS", default="builtin", show_default=True,
+              show_envvar=True, help="The reader that points at the exact answer: builtin, a weights "
+              "file, or none (answer with the best sentence).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @reports_errors
 def ask(question: str, model: str, model_cache: Path | None, precision: str, index_dir: Path,
-        torch_threads: int, top_k: int, history: tuple[str, ...], mode: str, as_json: bool) -> None:
+        torch_threads: int, top_k: int, history: tuple[str, ...], mode: str, reader_weights: str,
+        as_json: bool) -> None:
     """Ask QUESTION; with QUESTION '-', read one question per line and write JSON lines."""
-    from .answering import QuestionError, Retriever
+    from .answering import QuestionError, Retriever, load_configured_reader
     from .index import load_index
     from .models import QUESTION_THREADS, load_encoder, use_threads
 
     settings = _settings(model=model, model_cache=model_cache, precision=precision,
-                         index_dir=index_dir, torch_threads=torch_threads)
+                         index_dir=index_dir, torch_threads=torch_threads, reader_weights=reader_weights)
     loaded = load_index(settings.index_dir)  # before the model: a missing index fails fast
-    retriever = Retriever(loaded, load_encoder(settings))
+    encoder = load_encoder(settings)
+    reader, reader_settings = load_configured_reader(settings.reader_weights, settings.model_cache,
+                                                     settings.precision)
+    retriever = Retriever(loaded, encoder, reader=reader, reader_settings=reader_settings)
     # One question at a time: one thread is fastest unless a count is asked for (threads.py).
     use_threads(settings.torch_threads or QUESTION_THREADS)
     if question == "-":
@@ -156,6 +163,9 @@ def format_answer(result: dict) -> str:
     answer = result.get("answer")
     if result.get("found") and answer:
         lines.append(f"答案 / answer: {answer['text']}  [{answer['passage_rank']}]")
+        sentence = (answer.get("sentence") or {}).get("text")
+        if sentence and sentence != answer["text"]:
+            lines.append(f"原句 / sentence: {sentence}")
     else:
         lines.append(f"{result.get('message') or '没有找到 / nothing found'}")
     if not result["passages"]:

@@ -32,6 +32,9 @@ class Settings:
     # torch threads (0: every core this process may use for a build, one per question;
     # the server's request threads always use one each; models/threads.py).
     torch_threads: int = 0
+    # The reader's weights: "builtin" (shipped with the package), a weights file, or
+    # "none" (the answer is the best sentence, as before the reader).
+    reader_weights: str = "builtin"
     keep_generations: int = 3
     # Above this many chunks the vector index is approximate (IVF), see index/vector_index.py.
     exact_search_limit: int = 100_000

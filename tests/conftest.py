@@ -65,6 +65,40 @@ class FakeEncoder:
         return np.vstack([self._vector(t) for t in texts])
 
 
+# What the fake reader knows about the seed corpus: a question holding the key is answered
+# by the span, in whichever passage holds it.
+SEED_ANSWERS = {"厕所": "14880户", "主持": "马宇骏", "市委书记": "张超超", "多少个项目": "19个"}
+
+
+class FakeReader:
+    """Points at a known answer where a passage holds it (has-answer 0.95), else at the
+    passage's first two characters with has-answer 0.05. Counts the passages it reads."""
+
+    def __init__(self, answers: dict[str, str] | None = None) -> None:
+        self.answers = SEED_ANSWERS if answers is None else answers
+        self.passages_read = 0
+
+    def read(self, question: str, passages: list[str]) -> list:
+        from qa_service.models import Span
+
+        self.passages_read += len(passages)
+        wanted = [answer for key, answer in self.answers.items() if key in question]
+        spans = []
+        for i, passage in enumerate(passages):
+            answer = next((a for a in wanted if a in passage), None)
+            if answer is not None:
+                start = passage.index(answer)
+                spans.append(Span(i, start, start + len(answer), 10.0, 0.95))
+            else:
+                spans.append(Span(i, 0, min(2, len(passage)), 1.0, 0.05) if passage.strip() else None)
+        return spans
+
+
+@pytest.fixture
+def fake_reader() -> FakeReader:
+    return FakeReader()
+
+
 @pytest.fixture
 def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
@@ -96,3 +130,11 @@ def real_encoder(real_model_dir: Path):
     from qa_service.models import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent)
+
+
+@pytest.fixture(scope="session")
+def real_reader(real_model_dir: Path):
+    """The shipped reader weights with their measured calibration, once per session."""
+    from qa_service.answering import load_configured_reader
+
+    return load_configured_reader("builtin", real_model_dir.parent)

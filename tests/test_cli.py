@@ -6,15 +6,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa_service import cli, models
+from qa_service import answering, cli, models
+from qa_service.answering import ReaderSettings
 
-from .conftest import FakeEncoder
+from .conftest import FakeEncoder, FakeReader
 
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, corpus_dir: Path) -> CliRunner:
     fake = FakeEncoder(name="multilingual-e5-small")
     monkeypatch.setattr(models, "load_encoder", lambda config: fake)
+    monkeypatch.setattr(answering, "load_configured_reader",
+                        lambda weights, cache, precision: (FakeReader(), ReaderSettings()))
     monkeypatch.setenv("QA_CORPUS_DIR", str(corpus_dir))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "embeddings"))
     return CliRunner()
@@ -138,3 +141,25 @@ def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None
     assert encoder.resolve_precision("fp32") == "fp32"
     with pytest.raises(encoder.EncoderError, match="unknown precision"):
         encoder.resolve_precision("int4")
+
+
+def test_ask_prints_the_short_answer_then_its_sentence(runner: CliRunner) -> None:
+    runner.invoke(cli.main, ["index"])
+    result = runner.invoke(cli.main, ["ask", "藁城区完成了多少户厕所改造？", "-k", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1] == "答案 / answer: 14880户  [1]"
+    assert lines[2].startswith("原句 / sentence: ") and "厕所改造14880户" in lines[2]
+
+
+def test_missing_reader_weights_fail_with_one_line(runner: CliRunner, monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    from qa_service.answering import reading
+
+    runner.invoke(cli.main, ["index"])
+    monkeypatch.setattr(answering, "load_configured_reader", reading.load_configured_reader)
+    monkeypatch.setenv("QA_READER_WEIGHTS", str(tmp_path / "gone.safetensors"))
+    result = runner.invoke(cli.main, ["ask", "藁城区完成了多少户厕所改造？"])
+    assert result.exit_code == 1
+    assert result.output.startswith("qa-service: reader weights ") and "gone.safetensors" in result.output
+    assert "Traceback" not in result.output

@@ -16,13 +16,13 @@ from qa_service.config import Settings
 from qa_service.index import build_index, generations, load_index
 from qa_service.web import create_app
 
-from .conftest import FakeEncoder
+from .conftest import FakeEncoder, FakeReader
 
 
 @pytest.fixture
 def client(settings: Settings, fake_encoder: FakeEncoder) -> FlaskClient:
     build_index(settings, fake_encoder)
-    app = create_app({"INDEX_DIR": str(settings.index_dir), "ENCODER": fake_encoder,
+    app = create_app({"INDEX_DIR": str(settings.index_dir), "ENCODER": fake_encoder, "READER": FakeReader(),
                       "MODEL": fake_encoder.name, "TESTING": True, "RELOAD_SECONDS": 0})
     return app.test_client()
 
@@ -142,10 +142,13 @@ def test_cli_ask_survives_nasty_questions(settings: Settings, fake_encoder: Fake
                                           monkeypatch: pytest.MonkeyPatch, question: str) -> None:
     from click.testing import CliRunner
 
-    from qa_service import cli, models
+    from qa_service import answering, cli, models
+    from qa_service.answering import ReaderSettings
 
     build_index(settings, fake_encoder)
     monkeypatch.setattr(models, "load_encoder", lambda config: fake_encoder)
+    monkeypatch.setattr(answering, "load_configured_reader",
+                        lambda weights, cache, precision: (FakeReader(), ReaderSettings()))
     result = CliRunner().invoke(cli.main, ["ask", question, "--json", "--index-dir", str(settings.index_dir)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["question"] == question

@@ -90,7 +90,7 @@ def test_the_readme_table_matches_the_tree() -> None:
                 named.add(item.rstrip("/"))
             else:
                 named.add(folder + item.rstrip("/"))
-    data = list(PACKAGE.rglob("*.json"))
+    data = list(PACKAGE.rglob("*.json")) + list(PACKAGE.rglob("*.safetensors"))
     on_disk = {str(p.relative_to(ROOT)) for p in modules() + data if p.name != "__init__.py"}
     on_disk |= {f"qa_service/{name}" for name in SUBPACKAGES} | {"qa_service/web/static"}
     assert sorted(on_disk - named) == [], "modules the README's table does not name"

@@ -47,6 +47,7 @@ from qa_service.models.reader import (  # noqa: E402
     DOC_STRIDE,
     build_model,
     encode_windows,
+    load_model,
     save_weights,
 )
 
@@ -189,23 +190,32 @@ def main() -> None:
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--export-only", action="store_true", help="export the last checkpoint's weights")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from these exported weights (a second run over the data)")
+    parser.add_argument("--seed", type=int, default=SEED, help="order of the windows")
     args = parser.parse_args()
     # Cached windows and checkpoints belong to the options that made them: a run with
     # other options starts afresh in its own folder instead of resuming the wrong one.
     options = {k: v for k, v in sorted(vars(args).items())
                if k not in ("work", "out", "export_only", "checkpoint_minutes")}
-    key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:12]
     args.work = args.work / f"run-{key}"
     args.work.mkdir(parents=True, exist_ok=True)
     threads = use_threads(resolve_threads(Settings.from_env().torch_threads))
-    torch.manual_seed(SEED)
-    rng = random.Random(SEED)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
 
     base = materialize_builtin_model(Settings.from_env().model_cache)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(base))
-    model = build_model(base, args.trained_layers)
+    init_card: dict = {}
+    if args.init:
+        model, init_card = load_model(base, args.init)
+        if model.trained_layers != args.trained_layers:
+            raise SystemExit(f"{args.init} trains {model.trained_layers} layers, not {args.trained_layers}")
+    else:
+        model = build_model(base, args.trained_layers)
     checkpoint = args.work / "checkpoint.pt"
     state = torch.load(checkpoint, weights_only=False) if checkpoint.exists() else None
     if state:
@@ -252,6 +262,9 @@ def main() -> None:
             "windows": len(feats), "examples": sources, "max_length": args.max_length,
             "doc_stride": args.stride,
             "precision": "bf16 autocast" if bf16 else "fp32", "torch_threads": threads}
+    if args.init:
+        # What this run started from, so the card tells the whole training history.
+        card["init"] = {"file": args.init.name, "card": init_card}
     log(f"training steps {step}..{total} of batch {args.batch_size}, {args.trained_layers} layers, "
         f"{'bf16' if bf16 else 'fp32'}, {threads} threads; checkpoints in {args.work}")
     model.train()

@@ -1,8 +1,10 @@
 """A question to an answer: question normalisation, dense and lexical search fused into
-ranked passages, the answer within them, "not found", follow-ups, and the ``Retriever``
-that renders it all as the answer JSON. Imports ``index`` and the layers below it."""
+ranked passages, the reader's short answer and the sentence that holds it, "not found",
+follow-ups, and the ``Retriever`` that renders it all as the answer JSON. Imports ``index``
+and the layers below it."""
 
 from .answer import AnswerSettings, Sentence
+from .reading import ReaderSettings, SpanAnswer, load_configured_reader
 from .retrieval import (
     NOT_FOUND_MESSAGE,
     Outcome,
@@ -21,10 +23,13 @@ __all__ = [
     "Mode",
     "Outcome",
     "QuestionError",
+    "ReaderSettings",
     "Retriever",
     "SearchSettings",
     "Sentence",
+    "SpanAnswer",
     "evidence_of",
     "lexical_weight",
+    "load_configured_reader",
     "normalize_question",
 ]

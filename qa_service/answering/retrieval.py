@@ -1,18 +1,20 @@
-"""Answer a question against a loaded index: passages, the answer sentence, "not found"."""
+"""Answer a question against a loaded index: passages, the reader's short answer and the
+sentence around it, "not found"."""
 
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..corpus import is_blank, normalize_text
 from ..index import LoadedIndex, check_model
-from ..models import Encoder
+from ..models import Encoder, PassageReader
 from .answer import AnswerSettings, Sentence, best_of, score_sentences
+from .reading import ReaderSettings, SpanAnswer, read_passages
 from .search import Hit, Mode, SearchSettings, search
 
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
@@ -57,7 +59,13 @@ class Outcome:
     # the next passage.
     top_score: float | None = None
     top_lead: float | None = None
-    evidence: float | None = None  # what "found" is decided on; see evidence_of
+    evidence: float | None = None  # what "found" is decided on without a reader; see evidence_of
+    spans: list[SpanAnswer] = field(default_factory=list)  # the reader's, surest first
+
+    @property
+    def short(self) -> SpanAnswer | None:
+        """The reader's answer: the span of the passage it is surest of."""
+        return self.spans[0] if self.spans else None
 
     @property
     def margin(self) -> float | None:
@@ -83,13 +91,17 @@ class Retriever:
     def __init__(self, index: LoadedIndex, encoder: Encoder,
                  search_settings: SearchSettings | None = None,
                  answer_settings: AnswerSettings | None = None,
-                 followup_margin: float = 0.04) -> None:
+                 followup_margin: float = 0.04,
+                 reader: PassageReader | None = None,
+                 reader_settings: ReaderSettings | None = None) -> None:
         check_model(index, encoder)
         self.index = index
         self.encoder = encoder
         self.search_settings = search_settings or SearchSettings()
         self.answer_settings = answer_settings or AnswerSettings()
         self.followup_margin = followup_margin
+        self.reader = reader
+        self.reader_settings = reader_settings or ReaderSettings()
 
     @property
     def min_confidence(self) -> float:
@@ -105,6 +117,11 @@ class Retriever:
         there is no evidence (tiny corpus, lexical mode, or dense mode once the model has
         evidence weights) the absolute similarity is used.
         """
+        if self.reader is not None:
+            # The reader read the question with the passages: its has-answer probability,
+            # measured against the threshold calibrated for its weights, decides.
+            short = outcome.short
+            return short is not None and short.has_answer >= self.reader_settings.threshold(outcome.query)
         if outcome.answer is None:
             return False
         min_evidence, evidence = self.index.min_evidence, outcome.evidence
@@ -113,12 +130,15 @@ class Retriever:
         return outcome.confidence >= self.min_confidence
 
     def run(self, query: str, mode: Mode = "hybrid", exclude: Collection[int] = (),
-            vector: np.ndarray | None = None, timings: dict[str, float] | None = None) -> Outcome:
+            vector: np.ndarray | None = None, timings: dict[str, float] | None = None,
+            read_as: str | None = None) -> Outcome:
         """Search and choose the answer for an already normalised query.
 
         ``exclude`` chunk ids are treated as absent from the corpus (benchmarks use it to
         take a question's own paragraph away and make it unanswerable). ``timings``
-        receives the seconds of each step: encode, dense, lexical, fusion, answer.
+        receives the seconds of each step: encode, dense, lexical, fusion, answer, read.
+        ``read_as`` is the question the reader reads, where it differs from the query
+        searched (a follow-up searched together with the question before it).
         """
         clock = time.perf_counter()
         if vector is None:
@@ -145,7 +165,30 @@ class Retriever:
                                        self.index.evidence_weights)
         if timings is not None:
             timings["answer"] = time.perf_counter() - clock
+        if self.reader is not None:
+            clock = time.perf_counter()
+            self._read(outcome, read_as or query)
+            if timings is not None:
+                timings["read"] = time.perf_counter() - clock
         return outcome
+
+    def _read(self, outcome: Outcome, question: str) -> None:
+        """The reader's spans, surest first; the passage that holds a found answer moves to
+        the top, the others keep their search order."""
+        spans = read_passages(self.reader, self.index, question,  # type: ignore[arg-type]
+                              outcome.hits, self.reader_settings)
+        outcome.spans = spans
+        if not self.is_found(outcome) or not spans:
+            return
+        first = spans[0].passage_rank - 1
+        order = [first] + [i for i in range(len(outcome.hits)) if i != first]
+        new_rank = {old + 1: new for new, old in enumerate(order, start=1)}
+        outcome.hits = [outcome.hits[i] for i in order]
+        best = outcome.best + [None] * (len(order) - len(outcome.best))
+        outcome.best = [_reranked(best[i], new_rank[i + 1]) for i in order]
+        if outcome.answer is not None:
+            outcome.answer = replace(outcome.answer, passage_rank=new_rank[outcome.answer.passage_rank])
+        outcome.spans = [replace(s, passage_rank=new_rank[s.passage_rank]) for s in spans]
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,
             mode: Mode = "hybrid") -> dict:
@@ -163,10 +206,16 @@ class Retriever:
             # subject, but only when that clearly helps: a self-contained new question
             # that retrieves well on its own is never rewritten. The trigger stays on the
             # cosine level it was measured with (bulletin follow-ups 10/10, no hijack).
-            combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode)
+            # The reader reads the follow-up itself over what the combined query finds: read
+            # together with the earlier question it would answer that one again.
+            combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode, read_as=query)
             # Kept only when it turns a weak result into a found answer: otherwise a
             # question the corpus cannot answer would show the previous topic's passages.
-            if self.is_found(combined) and combined.confidence > outcome.confidence + 0.01:
+            if self.reader is not None:
+                better = self.is_found(combined) and not self.is_found(outcome)
+            else:
+                better = self.is_found(combined) and combined.confidence > outcome.confidence + 0.01
+            if better:
                 outcome = combined
         return self._render(question, outcome, top_k, started)
 
@@ -186,9 +235,27 @@ class Retriever:
                 "char_end": chunk.char_end,
                 "highlight": [best.char_start, best.char_end] if best else None,
                 "weak": not found,
+                "answer_span": None,
             })
         answer = None
-        if outcome.answer is not None and outcome.answer.passage_rank <= len(passages):
+        short = outcome.short
+        if short is not None and short.passage_rank <= len(passages):
+            # The reader's exact span, with the sentence that holds it for context.
+            answer = {
+                "text": short.text,
+                "article": passages[short.passage_rank - 1]["article"],
+                "paragraph": short.paragraph,
+                "char_start": short.char_start,
+                "char_end": short.char_end,
+                "passage_rank": short.passage_rank,
+                "kind": "span",
+                "sentence": {"text": short.sentence, "char_start": short.sentence_start,
+                             "char_end": short.sentence_end},
+                "has_answer": round(short.has_answer, 4),
+            }
+            passages[short.passage_rank - 1]["highlight"] = [short.sentence_start, short.sentence_end]
+            passages[short.passage_rank - 1]["answer_span"] = [short.char_start, short.char_end]
+        elif outcome.answer is not None and outcome.answer.passage_rank <= len(passages):
             a = outcome.answer
             answer = {
                 "text": a.text,
@@ -197,19 +264,34 @@ class Retriever:
                 "char_start": a.char_start,
                 "char_end": a.char_end,
                 "passage_rank": a.passage_rank,
+                "kind": "sentence",
+                "sentence": {"text": a.text, "char_start": a.char_start, "char_end": a.char_end},
             }
         return {
             "question": question,
             "query": outcome.query,
             "found": found,
             "message": None if found else NOT_FOUND_MESSAGE,
-            "confidence": round(outcome.confidence, 4),
+            "confidence": round(self._confidence(outcome), 4),
             "evidence": None if outcome.evidence is None else round(outcome.evidence, 6),
             "answer": answer,
             "passages": passages,
             "generation": self.index.generation,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
         }
+
+
+    def _confidence(self, outcome: Outcome) -> float:
+        """With a reader, the calibrated probability that its answer is right; without one,
+        the cosine of the question and the answer sentence, as before."""
+        if self.reader is None:
+            return outcome.confidence
+        short = outcome.short
+        return 0.0 if short is None else self.reader_settings.probability(short.has_answer, outcome.query)
+
+
+def _reranked(sentence: Sentence | None, rank: int) -> Sentence | None:
+    return None if sentence is None else replace(sentence, passage_rank=rank)
 
 
 def _article(article_id: str, title: str, source: str, date: str | None) -> dict:

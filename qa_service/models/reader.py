@@ -16,14 +16,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 READER_FORMAT = 1
+# The shipped weights (package data), trained by training/train_reader.py.
+READER_WEIGHTS = Path(__file__).with_name("reader.safetensors")
 MAX_LENGTH = 384  # tokens per window: question, passage and three special tokens
 DOC_STRIDE = 128  # tokens two windows of one passage share
 MAX_ANSWER_TOKENS = 48  # a list of several items fits; longer spans are not answers
+MAX_QUESTION_TOKENS = 64  # a longer question is cut: the passage must keep most of the window
 
 
 class ReaderError(RuntimeError):
@@ -42,6 +45,12 @@ class Span:
 
     def text(self, passages: Sequence[str]) -> str:
         return passages[self.passage][self.char_start : self.char_end]
+
+
+class PassageReader(Protocol):
+    """What answering needs of a reader: the best span of each passage for a question."""
+
+    def read(self, question: str, passages: Sequence[str]) -> list[Span | None]: ...
 
 
 def build_model(base_dir: Path, trained_layers: int) -> Any:
@@ -108,7 +117,17 @@ def load_model(base_dir: Path, weights: Path) -> tuple[Any, dict[str, Any]]:
     if meta.get("format") != str(READER_FORMAT):
         raise ReaderError(f"reader weights {weights} have format {meta.get('format')}, "
                           f"this version reads {READER_FORMAT}")
-    model = build_model(base_dir, int(meta["trained_layers"]))
+    from transformers.utils import logging as hf_logging
+
+    # The base checkpoint's pooler is not used by the reader: no load report for it.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        model = build_model(base_dir, int(meta["trained_layers"]))
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
     expected = set(trained_state(model))
     if set(tensors) != expected:
         raise ReaderError(f"reader weights {weights} do not fit the base model "
@@ -162,7 +181,7 @@ def best_span(start: np.ndarray, end: np.ndarray, offsets: list[tuple[int, int] 
         return None
     first, last = offsets[a], offsets[b]
     assert first is not None and last is not None
-    return first[0], last[1], float(scores[a, b])
+    return int(first[0]), int(last[1]), float(scores[a, b])
 
 
 class Reader:
@@ -186,6 +205,7 @@ class Reader:
 
         if not passages:
             return []
+        questions = [self._fitting(q) for q in questions]
         encoded = encode_windows(self.tokenizer, questions, passages, self.max_length, self.stride)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
                                                     enabled=self.precision == "bf16"):
@@ -206,6 +226,13 @@ class Reader:
         return best
 
 
+    def _fitting(self, question: str) -> str:
+        """The question cut to MAX_QUESTION_TOKENS tokens (at a token boundary)."""
+        offsets = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True,
+                                 truncation=True, max_length=MAX_QUESTION_TOKENS)["offset_mapping"]
+        return question[: offsets[-1][1]] if offsets else question
+
+
 def load_reader(model_dir: Path, weights: Path, precision: str = "fp32") -> Reader:
     """The shipped reader on the converted base model in ``model_dir``."""
     from transformers import AutoTokenizer
@@ -214,3 +241,16 @@ def load_reader(model_dir: Path, weights: Path, precision: str = "fp32") -> Read
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     return Reader(model, tokenizer, int(card.get("max_length", MAX_LENGTH)),
                   int(card.get("doc_stride", DOC_STRIDE)), precision)
+
+
+def weights_digest(weights: Path) -> str:
+    """A short content hash of a weights file: calibration measured for other weights
+    must not be applied to these."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with weights.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+

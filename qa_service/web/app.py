@@ -42,8 +42,9 @@ def chat_page() -> Response:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Defaults, then ``QA_*`` environment variables, then ``test_config``.
 
-    ``test_config`` may carry ``ENCODER`` (an object with the Encoder interface) so that
-    unit tests run against a fake; the server always loads the configured model.
+    ``test_config`` may carry ``ENCODER`` (an object with the Encoder interface) and
+    ``READER`` (one with the PassageReader interface, or None) so that unit tests run
+    against fakes; the server always loads the configured model and reader.
     """
     # Before the model (and torch) is loaded, also where the app runs under another WSGI server.
     prefer_passive_waits()
@@ -57,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MODEL_CACHE=str(default_model_cache()),
         PRECISION="auto",  # encoder precision: auto, fp32 or bf16 (see models/encoder.py)
         TORCH_THREADS=0,  # threads of web-started builds; 0: the cores this process may use
+        READER_WEIGHTS="builtin",  # the reader's weights: builtin, a file, or none
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.config.from_prefixed_env("QA")
@@ -69,7 +71,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                          model_cache=Path(app.config["MODEL_CACHE"]),
                          precision=str(app.config["PRECISION"]),
                          torch_threads=int(app.config["TORCH_THREADS"]),
+                         reader_weights=str(app.config["READER_WEIGHTS"]),
                          encoder=app.config.get("ENCODER"))
+    if "READER" in app.config:  # a test's fake reader, or None for none
+        state.reader, state._reader_loaded = app.config["READER"], True
     app.extensions["qa"] = state
     state.load()
     if float(app.config["RELOAD_SECONDS"]) > 0:

@@ -60,17 +60,30 @@ SCHEMAS: dict[str, Any] = {
             "article": _ARTICLE_REF, "paragraph": {"type": "integer"},
             "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
             "highlight": {"oneOf": [_SPAN, {"type": "null"}],
-                          "description": "Offsets of the passage's best sentence in the article text."},
+                          "description": "Offsets of the passage's best sentence in the article text "
+                          "(for the passage holding the reader's answer: the sentence around it)."},
             "weak": {"type": "boolean"},
+            "answer_span": {"oneOf": [_SPAN, {"type": "null"}],
+                            "description": "Offsets of the reader's answer where this passage holds it."},
         },
     },
     "Answer": {
         "type": "object",
         "required": ["text", "article", "paragraph", "char_start", "char_end", "passage_rank"],
         "properties": {
-            "text": {"type": "string"}, "article": _ARTICLE_REF, "paragraph": {"type": "integer"},
+            "text": {"type": "string", "description": (
+                "The answer, verbatim article text at `char_start`..`char_end`: the reader's exact "
+                "span (`kind` span), or the best sentence where there is no reader.")},
+            "article": _ARTICLE_REF, "paragraph": {"type": "integer"},
             "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
             "passage_rank": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["span", "sentence"]},
+            "sentence": {"type": "object", "required": ["text", "char_start", "char_end"],
+                         "description": "The sentence(s) holding the answer, verbatim, with article offsets.",
+                         "properties": {"text": {"type": "string"}, "char_start": {"type": "integer"},
+                                        "char_end": {"type": "integer"}}},
+            "has_answer": {"type": "number", "description": (
+                "The reader's probability that this passage answers the question (uncalibrated).")},
         },
     },
     "AskResponse": {
@@ -81,13 +94,16 @@ SCHEMAS: dict[str, Any] = {
             "question": {"type": "string"},
             "query": {"type": "string", "description": "The normalised question that was searched."},
             "found": {"type": "boolean"}, "message": {"type": ["string", "null"]},
-            "confidence": {"type": "number", "description": "Cosine of the question and the answer."},
+            "confidence": {"type": "number", "description": (
+                "With the reader: the calibrated probability that the answer is right. Without "
+                "(QA_READER_WEIGHTS=none): the cosine of the question and the answer sentence.")},
             "evidence": {"type": ["number", "null"], "description": (
                 "How far the answer stands out: its cosine minus the mean cosine of the passages "
                 "ranked 6th to 30th, plus weighted terms for how clearly the hybrid ranking puts the "
-                "top passage first. `found` compares it with the threshold calibrated for the model; "
-                "null for a corpus too small for that background or outside hybrid mode, and then "
-                "`confidence` decides.")},
+                "top passage first. Without the reader, `found` compares it with the threshold "
+                "calibrated for the model; null for a corpus too small for that background or outside "
+                "hybrid mode, and then `confidence` decides. With the reader, `found` is its "
+                "has-answer probability against the threshold calibrated for its weights.")},
             "answer": {"oneOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "null"}]},
             "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
             "generation": {"type": "string"}, "took_ms": {"type": "number"},
@@ -137,6 +153,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "status": {"type": "string", "enum": ["ok", "not_ready"]}, "ready": {"type": "boolean"},
             "model": {"type": "string"}, "uptime_s": {"type": "number"}, "pid": {"type": "integer"},
+            "reader": {"type": ["string", "null"],
+                       "description": "The reader's weights (QA_READER_WEIGHTS); null: none."},
             "reload_error": {"type": "string"},
             "generation": {"type": "string"}, "built_at": {"type": "string"},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
@@ -160,7 +178,7 @@ def openapi_spec() -> dict[str, Any]:
                  "description": "Question answering over Chinese bulletin articles, with citations."},
         "paths": {
             "/api/ask": {"post": {
-                "summary": "Answer a question with passages, the answer sentence and citations",
+                "summary": "Answer a question: the exact answer, its sentence, passages and citations",
                 "operationId": "ask",
                 "requestBody": {"required": True,
                                 "content": {"application/json": {"schema": ref("AskRequest")}}},

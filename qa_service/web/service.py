@@ -17,13 +17,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..answering import Retriever
+from ..answering import ReaderSettings, Retriever, load_configured_reader
 from ..index import IndexMismatchError, IndexNotReadyError, current_generation, load_index
-from ..models import QUESTION_THREADS, Encoder, EncoderError, load_encoder, resolve_threads, use_threads
+from ..models import (
+    QUESTION_THREADS,
+    Encoder,
+    EncoderError,
+    PassageReader,
+    ReaderError,
+    load_encoder,
+    resolve_threads,
+    use_threads,
+)
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0
-LOAD_ERRORS = (IndexNotReadyError, IndexMismatchError, EncoderError)
+LOAD_ERRORS = (IndexNotReadyError, IndexMismatchError, EncoderError, ReaderError)
 
 
 @dataclass
@@ -33,7 +42,11 @@ class ServiceState:
     model_cache: Path
     precision: str = "auto"
     torch_threads: int = 0  # of web-started builds (QA_TORCH_THREADS); requests use QUESTION_THREADS
+    reader_weights: str = "builtin"  # QA_READER_WEIGHTS: builtin, a file, or none
     encoder: Encoder | None = None
+    reader: PassageReader | None = None
+    reader_settings: ReaderSettings = field(default_factory=ReaderSettings)
+    _reader_loaded: bool = False
     retriever: Retriever | None = None
     error: str | None = None  # why nothing is served
     reload_error: str | None = None  # why a newer generation was refused
@@ -46,7 +59,12 @@ class ServiceState:
         index = load_index(self.index_dir)
         if self.encoder is None:
             self.encoder = load_encoder(self)
-        return Retriever(index, self.encoder)
+        if not self._reader_loaded:
+            # Once per process, like the encoder: every generation is read by the same reader.
+            self.reader, self.reader_settings = load_configured_reader(
+                self.reader_weights, self.model_cache, self.precision)
+            self._reader_loaded = True
+        return Retriever(index, self.encoder, reader=self.reader, reader_settings=self.reader_settings)
 
     def load(self) -> None:
         """Load the current generation; on failure keep serving what is served."""
@@ -112,6 +130,7 @@ class ServiceState:
             "status": "ok" if retriever else "not_ready",
             "ready": retriever is not None,
             "model": self.model,
+            "reader": self.reader_weights if self.reader is not None else None,
             "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started_at, 1),
             "threads": {"question": QUESTION_THREADS, "build": resolve_threads(self.torch_threads),

@@ -11,7 +11,7 @@ from qa_service.config import Settings
 from qa_service.index import build_index, generations
 from qa_service.web import create_app
 
-from ..conftest import FakeEncoder
+from ..conftest import FakeEncoder, FakeReader
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -21,7 +21,8 @@ ARTICLE = {"title": "新建图书馆开放", "text": "藁城区新建的图书�
 
 def make_app(settings: Settings, encoder: FakeEncoder, **extra: Any) -> Flask:
     config = {"INDEX_DIR": str(settings.index_dir), "CORPUS_DIR": str(settings.corpus_dir),
-              "MODEL": encoder.name, "ENCODER": encoder, "TESTING": True, "RELOAD_SECONDS": 0.2}
+              "MODEL": encoder.name, "ENCODER": encoder, "READER": FakeReader(), "TESTING": True,
+              "RELOAD_SECONDS": 0.2}
     return create_app({**config, **extra})
 
 

@@ -13,7 +13,7 @@ from qa_service.config import Settings
 from qa_service.index import build_index
 from qa_service.web import create_app, openapi_spec
 
-from ..conftest import FakeEncoder
+from ..conftest import FakeEncoder, FakeReader
 
 QUESTION = "全区共完成厕所改造多少户?"
 
@@ -22,7 +22,7 @@ QUESTION = "全区共完成厕所改造多少户?"
 def app(settings: Settings, fake_encoder: FakeEncoder) -> Flask:
     build_index(settings, fake_encoder)
     return create_app({"INDEX_DIR": str(settings.index_dir), "MODEL": fake_encoder.name,
-                       "ENCODER": fake_encoder, "TESTING": True})
+                       "ENCODER": fake_encoder, "READER": FakeReader(), "TESTING": True})
 
 
 @pytest.fixture
@@ -44,7 +44,33 @@ def test_ask_answers_with_citations(client: FlaskClient) -> None:
     assert body["question"] == QUESTION and body["generation"] == "gen-000001"
     assert len(body["passages"]) == 3
     assert "14880户" in body["passages"][0]["text"]
-    assert body["answer"]["passage_rank"] >= 1
+    # The reader's exact span, the sentence around it, and the passage that holds both first.
+    answer = body["answer"]
+    assert answer["text"] == "14880户" and answer["kind"] == "span" and answer["passage_rank"] == 1
+    assert "14880户" in answer["sentence"]["text"] and body["found"] is True
+    assert body["passages"][0]["answer_span"] == [answer["char_start"], answer["char_end"]]
+
+
+def test_without_a_reader_the_json_keeps_its_old_meaning(tmp_path: Path, settings: Settings,
+                                                         fake_encoder: FakeEncoder) -> None:
+    build_index(settings, fake_encoder)
+    app = create_app({"INDEX_DIR": str(settings.index_dir), "ENCODER": fake_encoder, "READER": None,
+                      "READER_WEIGHTS": "none", "TESTING": True})
+    body = app.test_client().post("/api/ask", json={"question": QUESTION}).get_json()
+    conforms(body, "AskResponse")
+    assert body["answer"]["kind"] == "sentence" and "14880户" in body["answer"]["text"]
+    assert app.test_client().get("/api/health").get_json()["reader"] is None
+
+
+def test_missing_reader_weights_say_so_in_health(tmp_path: Path, settings: Settings,
+                                                 fake_encoder: FakeEncoder) -> None:
+    build_index(settings, fake_encoder)
+    app = create_app({"INDEX_DIR": str(settings.index_dir), "ENCODER": fake_encoder,
+                      "READER_WEIGHTS": str(tmp_path / "gone.safetensors"), "TESTING": True})
+    health = app.test_client().get("/api/health").get_json()
+    assert health["ready"] is False and "gone.safetensors" in health["message"]
+    response = app.test_client().post("/api/ask", json={"question": QUESTION})
+    assert response.status_code == 503
 
 
 def test_integral_floats_are_integers_as_in_json_schema(client: FlaskClient) -> None:
@@ -185,7 +211,8 @@ def test_health_reports_model_generation_counts(client: FlaskClient) -> None:
 
 def test_without_an_index_health_says_how_to_fix_and_ask_is_503(tmp_path: Path,
                                                                 fake_encoder: FakeEncoder) -> None:
-    app = create_app({"INDEX_DIR": str(tmp_path / "none"), "ENCODER": fake_encoder, "TESTING": True})
+    app = create_app({"INDEX_DIR": str(tmp_path / "none"), "ENCODER": fake_encoder, "READER": None,
+                      "TESTING": True})
     client = app.test_client()
     response = client.get("/api/health")
     assert response.status_code == 503

@@ -16,7 +16,7 @@ from qa_service.config import Settings
 from qa_service.index import build_index
 from qa_service.web import create_app
 
-from ..conftest import SEED_CORPUS, FakeEncoder
+from ..conftest import SEED_CORPUS, FakeEncoder, FakeReader
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 XSS_QUESTION = "<img src=x onerror=\"window.__xss='question'\"><script>window.__xss='q2'</script>厕所改造"
@@ -46,7 +46,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (corpus / "xss.txt").write_text(XSS_ARTICLE, encoding="utf-8")
     encoder = FakeEncoder()
     build_index(Settings(corpus_dir=corpus, index_dir=root / "embeddings"), encoder)
-    app = create_app({"INDEX_DIR": str(root / "embeddings"), "ENCODER": encoder, "MODEL": encoder.name})
+    app = create_app({"INDEX_DIR": str(root / "embeddings"), "ENCODER": encoder, "READER": FakeReader(),
+                      "MODEL": encoder.name})
     app.extensions["qa"].retriever.index.manifest["calibration"]["min_confidence"] = 0.15
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -92,14 +93,23 @@ def ask(page: Any, question: str) -> Any:
 
 def test_ask_shows_the_answer_highlighted_with_citations(page: Any, tmp_path: Path) -> None:
     answer = ask(page, "全区共完成厕所改造多少户?")
-    assert "14880户" in answer.locator(".answer mark").inner_text()
+    # The short answer first and large, then its sentence with the answer marked inside.
+    short = answer.locator(".answer .short-answer")
+    assert short.inner_text() == "14880户"
+    sentence = answer.locator(".answer-sentence")
+    assert "厕所改造14880户" in sentence.inner_text() and sentence.locator("mark").inner_text() == "14880户"
+    assert float(short.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) > \
+        float(sentence.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
     cards = answer.locator(".source")
+    assert cards.first.locator("mark").inner_text() == "14880户"
     assert cards.count() == 5
     assert "《藁城这一年》" in cards.first.inner_text()
     assert "000_84a38a59f6898cf4.txt" in cards.first.inner_text()
     answer.locator(".answer .cite").click()
     page.screenshot(path=str(tmp_path / "answered-chat.png"), full_page=True)
     assert (tmp_path / "answered-chat.png").stat().st_size > 10_000
+    if os.environ.get("QA_SCREENSHOTS"):  # a folder to keep the screenshot in, to look at
+        shutil.copy(tmp_path / "answered-chat.png", Path(os.environ["QA_SCREENSHOTS"]))
     assert "gen-000001" in page.inner_text("#status")
 
 

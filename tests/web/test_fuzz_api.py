@@ -25,7 +25,7 @@ from qa_service.config import Settings
 from qa_service.index import build_index
 from qa_service.web import create_app
 
-from ..conftest import SEED_CORPUS, FakeEncoder
+from ..conftest import SEED_CORPUS, FakeEncoder, FakeReader
 
 TOKEN = "fuzz-token"
 # benchmarks/reliability.py runs more examples and reads the number of cases back.
@@ -39,7 +39,8 @@ def _app():  # type: ignore[no-untyped-def]
     encoder = FakeEncoder()
     build_index(Settings(corpus_dir=root / "corpus", index_dir=root / "embeddings"), encoder)
     return create_app({"INDEX_DIR": str(root / "embeddings"), "CORPUS_DIR": str(root / "corpus"),
-                       "ENCODER": encoder, "MODEL": encoder.name, "ADMIN_TOKEN": TOKEN,
+                       "ENCODER": encoder, "READER": FakeReader(), "MODEL": encoder.name,
+                       "ADMIN_TOKEN": TOKEN,
                        "RELOAD_SECONDS": 0})
 
 

@@ -73,6 +73,9 @@ def test_gunicorn_serves_answers_with_the_real_model(real_model_dir: Path, tmp_p
         assert status == 200
         assert "14880户" in answer["passages"][0]["text"]
         assert answer["found"] and "14880户" in answer["answer"]["text"]
+        # The shipped reader answers: the short span, inside its sentence.
+        assert answer["answer"]["kind"] == "span" and len(answer["answer"]["text"]) <= 8
+        assert answer["answer"]["text"] in answer["answer"]["sentence"]["text"]
         status, error = http(base + "/api/ask", {"question": ""})
         assert status == 400 and error["error"]["code"] == "empty_question"
         page = urllib.request.urlopen(base + "/", timeout=10)

@@ -139,8 +139,10 @@ async function toggleParagraph(p, card, button) {
 
 function sourceCard(p, number, answerId) {
   const card = el("li", { class: "source" + (p.weak ? " weak" : ""), id: `${answerId}-src-${number}` });
-  const start = p.highlight ? p.highlight[0] - p.char_start : null;
-  const end = p.highlight ? p.highlight[1] - p.char_start : null;
+  // The card that holds the reader's answer marks the answer itself, others their best sentence.
+  const range = p.answer_span || p.highlight;
+  const start = range ? range[0] - p.char_start : null;
+  const end = range ? range[1] - p.char_start : null;
   const expand = el("button", { type: "button", "aria-expanded": "false", text: "展开段落" });
   expand.addEventListener("click", () => toggleParagraph(p, card, expand));
   const copy = el("button", { type: "button", text: "复制出处" });
@@ -180,7 +182,14 @@ function renderAnswer(result) {
   const node = $("answer-template").content.firstElementChild.cloneNode(true);
   const answer = node.querySelector(".answer");
   if (result.found && result.answer) {
-    answer.append(el("mark", { text: result.answer.text }), " ", citeButton(result.answer.passage_rank, id));
+    const a = result.answer;
+    answer.append(el("mark", { class: "short-answer", text: a.text }), " ", citeButton(a.passage_rank, id));
+    // The reader's short answer comes first; the sentence around it gives the context.
+    const s = a.sentence;
+    if (a.kind === "span" && s && s.text !== a.text) {
+      answer.after(el("p", { class: "answer-sentence" },
+        marked(s.text, a.char_start - s.char_start, a.char_end - s.char_start)));
+    }
   } else {
     answer.append(el("span", { class: "notfound", text: `没有找到：${result.message || "没有可靠的答案"}` }));
     if (result.passages.length) answer.append(el("span", { class: "meta", text: " 以下段落相关性较弱。" }));

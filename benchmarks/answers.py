@@ -1,0 +1,333 @@
+"""The answer users see, before and after the reader, side by side in one run.
+
+- Reading alone (the gold paragraph given): CMRC 2018 dev and trial EM / F1 by the
+  official metric, beside published reference points (benchmarks/reader.py).
+- End to end over all CMRC 2018 dev paragraphs (hybrid search, then the reader): EM / F1
+  of ``answer.text``, and how often the gold answer lies inside the answer sentence, the
+  old one (chosen by cosine and shared terms) against the reader's.
+- Not found, CMRC dev with each question's own paragraph taken out of the corpus: the
+  share rejected at the threshold that keeps 95% of answerable questions, old evidence
+  against the reader's has-answer probability, and both at their shipped thresholds;
+  the same on benchmarks/bulletin_questions.jsonl.
+- Latency of ``ask`` in process, p50 / p95, without and with the reader, and the reader's share.
+
+--write-calibration measures the reader's threshold and probability scaling on XQuAD
+(its 632 Chinese and 632 English questions over its Chinese paragraphs, with and without
+their own paragraph): never on CMRC dev or trial, and on data the reader was not trained on.
+
+    python benchmarks/answers.py [--limit N] [--read-limit N] [--write-calibration]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa_service.models import prefer_passive_waits  # noqa: E402
+
+prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
+
+import numpy as np  # noqa: E402
+
+from benchmarks.cmrc_metric import exact_match, f1  # noqa: E402
+from benchmarks.corpora import load_cmrc  # noqa: E402
+from benchmarks.reader import REFERENCES, cmrc_pairs, evaluate  # noqa: E402
+from benchmarks.results import Results, percentile  # noqa: E402
+from benchmarks.retrieval import BULLETIN_QUESTIONS, build_or_reuse, chunks_by_paragraph, contains  # noqa: E402
+from qa_service.answering import (  # noqa: E402
+    Outcome,
+    QuestionError,
+    ReaderSettings,
+    Retriever,
+    load_configured_reader,
+    normalize_question,
+)
+from qa_service.answering.reading import is_latin  # noqa: E402
+from qa_service.config import Settings  # noqa: E402
+from qa_service.index import build_index, load_index  # noqa: E402
+from qa_service.models import (  # noqa: E402
+    CALIBRATION_FILE,
+    QUESTION_THREADS,
+    READER_WEIGHTS,
+    load_encoder,
+    use_threads,
+    weights_digest,
+)
+
+XQUAD = ROOT.parent / "shared" / "datasets" / "xquad"
+KEEP = 0.95  # of answerable questions, where thresholds are compared
+
+
+def has_answer(outcome: Outcome) -> float:
+    return outcome.short.has_answer if outcome.short else 0.0
+
+
+def rejected_at_keep(answerable: list[float], unanswerable: list[float]) -> tuple[float, float]:
+    """(threshold keeping KEEP of answerable scores, share of unanswerable below it)."""
+    threshold = float(np.quantile(np.asarray(answerable), 1 - KEEP))
+    return threshold, float(np.mean(np.asarray(unanswerable) < threshold))
+
+
+def ask_both_ways(retriever: Retriever, question: str, own: list[int]) -> tuple[Outcome, Outcome] | None:
+    """The question with its own paragraph in the corpus, and with it taken out."""
+    try:
+        query = normalize_question(question)
+    except QuestionError:
+        return None
+    vector = retriever.encoder.encode_queries([query])[0]
+    return retriever.run(query, vector=vector), retriever.run(query, vector=vector, exclude=own)
+
+
+def end_to_end(retriever: Retriever, questions: list[dict], results: Results) -> None:
+    own = chunks_by_paragraph(retriever)
+    em = score = old_inside = new_inside = 0.0
+    old = {True: [], False: []}  # evidence, answerable / unanswerable
+    new = {True: [], False: []}  # has-answer
+    kept = rejected = 0
+    n = 0
+    for q in questions:
+        pair = ask_both_ways(retriever, q["question"], own[q["paragraph"]])
+        if pair is None:
+            continue
+        n += 1
+        answered, removed = pair
+        short = answered.short
+        predicted = short.text if short else ""
+        em += exact_match(predicted, q["answers"])
+        score += f1(predicted, q["answers"])
+        old_inside += contains(answered.answer.text if answered.answer else None, q["answers"])
+        new_inside += contains(short.sentence if short else None, q["answers"])
+        for outcome, answerable in ((answered, True), (removed, False)):
+            old[answerable].append(outcome.evidence if outcome.evidence is not None else -1.0)
+            new[answerable].append(has_answer(outcome))
+        kept += retriever.is_found(answered)
+        rejected += not retriever.is_found(removed)
+    old_t, old_r = rejected_at_keep(old[True], old[False])
+    new_t, new_r = rejected_at_keep(new[True], new[False])
+    shipped_old = retriever.index.min_evidence or 0.0
+    old_kept = float(np.mean(np.asarray(old[True]) >= shipped_old))
+    old_rej = float(np.mean(np.asarray(old[False]) < shipped_old))
+    section = "answers end to end, CMRC 2018 dev"
+    print(f"\n## end to end, CMRC 2018 dev: {n} questions over {len(own)} paragraphs")
+    print("| | before (answer sentence) | after (reader) |\n|---|---|---|")
+    print(f"| answer.text EM / F1 | - | {100 * em / n:.1f} / {100 * score / n:.1f} |")
+    print(f"| gold answer inside the answer sentence | {old_inside / n:.3f} | {new_inside / n:.3f} |")
+    print(f"| unanswerable rejected at {KEEP:.0%} answerable kept | {old_r:.3f} (evidence >= {old_t:.4f}) "
+          f"| {new_r:.3f} (has-answer >= {new_t:.4f}) |")
+    print(f"| shipped threshold: answerable kept / unanswerable rejected | {old_kept:.3f} / {old_rej:.3f} "
+          f"| {kept / n:.3f} / {rejected / n:.3f} |")
+    results.add(section, "answer.text EM / F1", f"{100 * em / n:.1f} / {100 * score / n:.1f}", "",
+                "F1 >= 75", 100 * score / n >= 75, note=f"{n} questions")
+    results.add(section, "gold answer inside answer.sentence", new_inside / n, "", ">= 0.85",
+                new_inside / n >= 0.85, note=f"before: {old_inside / n:.3f}")
+    results.add(section, f"unanswerable rejected at {KEEP:.0%} answerable kept", new_r, "", ">= 0.92",
+                new_r >= 0.92, note=f"before: {old_r:.3f}")
+    results.add(section, "shipped threshold: answerable kept / unanswerable rejected",
+                f"{kept / n:.3f} / {rejected / n:.3f}", "", note=f"before: {old_kept:.3f} / {old_rej:.3f}")
+
+
+def bulletins(reading: Retriever, plain: Retriever, results: Results) -> None:
+    rows = [json.loads(line) for line in BULLETIN_QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
+    print(f"\n## bulletin questions: {len(rows)}")
+    counts = {"before": [0, 0, 0], "after": [0, 0, 0]}  # kept, rejected, right answer
+    answerable = sum(r["answer"] is not None for r in rows)
+    misses = []
+    for row in rows:
+        for name, retriever in (("before", plain), ("after", reading)):
+            result = retriever.ask(row["question"], top_k=5, history=row.get("history"))
+            answer = (result["answer"] or {}).get("text", "")
+            if row["answer"] is None:
+                counts[name][1] += not result["found"]
+                if name == "after" and result["found"]:
+                    misses.append(f"  found for an unanswerable question: {row['question']} -> {answer}")
+                continue
+            counts[name][0] += result["found"]
+            right = bool(answer) and (row["answer"] in answer or answer in row["answer"])
+            counts[name][2] += right and result["found"]
+            if name == "after" and not (right and result["found"]):
+                misses.append(f"  {row['question']} -> {answer!r} (found {result['found']}, "
+                              f"expected {row['answer']!r})")
+    unanswerable = len(rows) - answerable
+    print("| | answerable kept | unanswerable rejected | right answer found |\n|---|---|---|---|")
+    for name, (k, r, right) in counts.items():
+        print(f"| {name} | {k / answerable:.3f} | {r}/{unanswerable} | {right}/{answerable} |")
+    print("\n".join(misses))
+    k, r, right = counts["after"]
+    results.add("answers, bulletin questions", "answerable kept / unanswerable rejected",
+                f"{k / answerable:.3f} / {r}/{unanswerable}", "", ">= 0.95 / all",
+                k / answerable >= 0.95 and r == unanswerable,
+                note=f"before: {counts['before'][0] / answerable:.3f} / {counts['before'][1]}/{unanswerable}")
+    results.add("answers, bulletin questions", "right short answer found", f"{right}/{answerable}")
+
+
+def latency(reading: Retriever, plain: Retriever, questions: list[dict], results: Results) -> None:
+    use_threads(QUESTION_THREADS)  # as the server answers: one thread per question
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    read_share = []
+    for q in questions:
+        for name, retriever in (("before", plain), ("after", reading)):
+            started = time.perf_counter()
+            try:
+                retriever.ask(q["question"])
+            except QuestionError:
+                continue
+            times[name].append(1000 * (time.perf_counter() - started))
+        timings: dict[str, float] = {}
+        try:
+            query = normalize_question(q["question"])
+        except QuestionError:
+            continue
+        reading.run(query, timings=timings)
+        read_share.append(timings.get("read", 0.0) / sum(timings.values()))
+    print(f"\n## ask in process ({len(times['after'])} CMRC dev questions, {QUESTION_THREADS} thread)")
+    print("| | p50 ms | p95 ms |\n|---|---|---|")
+    for name, values in times.items():
+        print(f"| {name} | {statistics.median(values):.1f} | {percentile(values, 95):.1f} |")
+    share = statistics.median(read_share)
+    print(f"reader's share of ask: {share:.0%} (median)")
+    p50 = statistics.median(times["after"])
+    results.add("answers, latency", "ask p50 / p95 in process with the reader",
+                f"{p50:.1f} / {percentile(times['after'], 95):.1f}", "ms", "p50 <= 100", p50 <= 100,
+                note=f"before {statistics.median(times['before']):.1f} / "
+                f"{percentile(times['before'], 95):.1f}; reader {share:.0%} of it")
+
+
+def calibrate(encoder: object, reader: object, cache: Path, limit: int | None = None) -> dict:
+    """Threshold and Platt scaling on XQuAD zh paragraphs, Chinese and English questions."""
+    def load(lang: str) -> dict:
+        return json.loads((XQUAD / f"xquad.{lang}.part1.json").read_text(encoding="utf-8"))["data"]
+
+    paragraphs: dict[str, tuple[str, str]] = {}
+    questions: list[dict] = []
+    english = {qa["id"]: qa["question"] for item in load("en") for p in item["paragraphs"] for qa in p["qas"]}
+    for item in load("zh"):
+        for k, p in enumerate(item["paragraphs"]):
+            pid = f"xquad-{len(paragraphs):04d}"
+            paragraphs[pid] = (f"{item['title']} {k}", p["context"])
+            for qa in p["qas"]:
+                answers = [a["text"] for a in qa["answers"]]
+                questions.append({"question": qa["question"], "paragraph": pid, "answers": answers})
+                if qa["id"] in english:
+                    questions.append({"question": english[qa["id"]], "paragraph": pid, "answers": answers})
+    retriever, build = build_or_reuse("xquad", paragraphs, encoder, cache)  # type: ignore[arg-type]
+    retriever.reader = reader  # type: ignore[assignment]
+    own = chunks_by_paragraph(retriever)
+    # Per language: (has-answer, old evidence, answer right) with and without the paragraph.
+    rows: dict[str, dict[bool, list[tuple[float, float, bool]]]] = {
+        lang: {True: [], False: []} for lang in ("zh", "latin")}
+    for q in questions[:limit]:
+        pair = ask_both_ways(retriever, q["question"], own[q["paragraph"]])
+        if pair is None:
+            continue
+        answered, removed = pair
+        lang = "latin" if is_latin(answered.query) else "zh"
+        short = answered.short
+        right = bool(short) and f1(short.text, q["answers"]) >= 0.5  # type: ignore[union-attr]
+        for outcome, holds in ((answered, True), (removed, False)):
+            evidence = outcome.evidence if outcome.evidence is not None else -1.0
+            rows[lang][holds].append((has_answer(outcome), evidence, right and holds))
+    entries = {lang: fit_calibration(lang, values) for lang, values in rows.items()}
+    n = sum(len(v[True]) for v in rows.values())
+    return {**entries["zh"], "latin": entries["latin"],
+            "source": f"benchmarks/answers.py --write-calibration on XQuAD zh paragraphs ({build}), "
+                      f"{n} Chinese and English questions with and without their paragraph, each "
+                      f"language apart: keeps {KEEP:.0%} of answerable; right = F1 >= 0.5"}
+
+
+def fit_calibration(lang: str, rows: dict[bool, list[tuple[float, float, bool]]]) -> dict:
+    """The threshold keeping KEEP of answerable asks, and Platt scaling of P(right)."""
+    from sklearn.linear_model import LogisticRegression
+
+    def logit(p: np.ndarray) -> np.ndarray:
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    every = rows[True] + rows[False]
+    has = np.asarray([r[0] for r in every])
+    right = np.asarray([int(r[2]) for r in every])
+    platt = LogisticRegression().fit(logit(has).reshape(-1, 1), right)
+    threshold, rejected = rejected_at_keep([r[0] for r in rows[True]], [r[0] for r in rows[False]])
+    # Would the old evidence add anything? Logistic regression on both, scored by the
+    # rejection it reaches at the same share kept (in-sample, so an upper bound).
+    x = np.column_stack([logit(has), [r[1] for r in every]])
+    both = LogisticRegression().fit(x, [1] * len(rows[True]) + [0] * len(rows[False])).decision_function(x)
+    n = len(rows[True])
+    _, old = rejected_at_keep([r[1] for r in rows[True]], [r[1] for r in rows[False]])
+    _, combined = rejected_at_keep(list(both[:n]), list(both[n:]))
+    print(f"XQuAD {lang} ({n} questions): has-answer >= {threshold:.4f} keeps {KEEP:.0%}, rejects "
+          f"{rejected:.3f} of unanswerable (old evidence {old:.3f}, both in-sample {combined:.3f}); "
+          f"P(right) = sigmoid({platt.coef_[0][0]:.3f} * logit + {platt.intercept_[0]:.3f})")
+    return {"min_has_answer": round(threshold, 4),
+            "platt": [round(float(platt.coef_[0][0]), 4), round(float(platt.intercept_[0]), 4)]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="only the first N CMRC dev paragraphs")
+    parser.add_argument("--read-limit", type=int, default=None, help="only N questions for reading alone")
+    parser.add_argument("--latency-questions", type=int, default=200)
+    parser.add_argument("--weights", type=Path, default=READER_WEIGHTS)
+    parser.add_argument("--write-calibration", action="store_true")
+    parser.add_argument("--calibration-questions", type=int, default=None, help="only N XQuAD questions")
+    parser.add_argument("--index-cache", type=Path, default=None)
+    parser.add_argument("--results", default=None)
+    args = parser.parse_args()
+    results = Results(args.results)
+    settings = Settings.from_env()
+    encoder = load_encoder(settings)
+    reader, reader_settings = load_configured_reader(str(args.weights), settings.model_cache,
+                                                     settings.precision)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = args.index_cache or Path(tmp)
+        if args.write_calibration:
+            entry = calibrate(encoder, reader, cache, args.calibration_questions)
+            table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+            table.setdefault("reader", {})[weights_digest(args.weights)] = entry
+            CALIBRATION_FILE.write_text(json.dumps(table, ensure_ascii=False, indent=2) + "\n",
+                                        encoding="utf-8")
+            reader_settings = ReaderSettings.from_calibration(entry)
+            print(f"wrote {CALIBRATION_FILE}")
+        print(f"# reader {args.weights.name} ({weights_digest(args.weights)}): found at has-answer >= "
+              f"{reader_settings.min_has_answer}")
+
+        scores = {}
+        for name in ("dev", "trial"):
+            scores[name] = evaluate(reader, cmrc_pairs(name)[: args.read_limit])
+        print("\n## reading alone, the gold paragraph given (official CMRC 2018 EM / F1)")
+        print("| | dev | trial |\n|---|---|---|")
+        dev, trial = scores["dev"], scores["trial"]
+        print(f"| ours (multilingual-e5-small + reader) | {dev['em']:.1f} / {dev['f1']:.1f} "
+              f"| {trial['em']:.1f} / {trial['f1']:.1f} |")
+        for ref, (em, f) in REFERENCES.items():
+            print(f"| {ref} (published) | {em} / {f} | - |")
+        results.add("answers, reading alone", "CMRC 2018 dev EM / F1",
+                    f"{dev['em']:.1f} / {dev['f1']:.1f}", "",
+                    "EM >= 60, F1 >= 80", dev["em"] >= 60 and dev["f1"] >= 80,
+                    note=f"trial {scores['trial']['em']:.1f} / {scores['trial']['f1']:.1f}; "
+                    f"{dev['ms_per_pair']:.0f} ms per question")
+
+        paragraphs, questions = load_cmrc("dev", args.limit)
+        tag = f"dev-{args.limit}" if args.limit else "dev"
+        plain, build = build_or_reuse(tag, paragraphs, encoder, cache)
+        print(f"\nCMRC dev index: {build}")
+        reading = Retriever(plain.index, encoder, reader=reader, reader_settings=reader_settings)
+        end_to_end(reading, questions, results)
+        latency(reading, plain, questions[: args.latency_questions], results)
+
+        bulletin_dir = Path(tmp) / "bulletins-index"
+        build_index(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=bulletin_dir), encoder)
+        index = load_index(bulletin_dir)
+        bulletins(Retriever(index, encoder, reader=reader, reader_settings=reader_settings),
+                  Retriever(index, encoder), results)
+
+
+if __name__ == "__main__":
+    main()

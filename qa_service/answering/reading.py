@@ -1,0 +1,186 @@
+"""The short answer: the reader's exact span in the top passages, and the sentence around it.
+
+The reader (models/reader.py) reads the question with each of the first few passages of
+the hybrid search and points at the best span of each, with the probability that the
+passage answers the question at all. The answer is the span of the passage the reader is
+surest of; "found" is that probability against a threshold measured for the shipped
+weights (benchmarks/answers.py --write-calibration), and the confidence shown to users is
+the same probability, scaled to how often such answers were right when it was measured.
+Everything stays verbatim: offsets are the tokenizer's, mapped into the article.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..index import LoadedIndex
+from ..models import (
+    READER_WEIGHTS,
+    PassageReader,
+    ReaderError,
+    load_reader,
+    materialize_builtin_model,
+    reader_calibration,
+    resolve_precision,
+    weights_digest,
+)
+from .search import Hit, lexical_weight
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    # Passages read per question: the first alone, and the next ones only when the reader
+    # finds no answer in it (most questions are answered by the first passage, and each
+    # passage read costs ~40 ms on one core; benchmarks/answers.py).
+    passages: int = 3
+    # Used where the weights have no measured calibration: the has-answer head's own
+    # decision boundary.
+    min_has_answer: float = 0.5
+    # Logistic scaling of logit(has_answer) into P(answer right): (slope, intercept).
+    platt: tuple[float, float] = (1.0, 0.0)
+    # The same for questions written mostly in Latin letters: the reader is much less
+    # sure of English questions over Chinese text, so one threshold for both would
+    # either reject most English questions or keep most unanswerable Chinese ones.
+    latin_min_has_answer: float = 0.5
+    latin_platt: tuple[float, float] = (1.0, 0.0)
+
+    @classmethod
+    def from_calibration(cls, entry: dict | None, passages: int = 3) -> ReaderSettings:
+        if not entry:
+            return cls(passages=passages)
+        latin = entry.get("latin", entry)
+        return cls(passages=passages, min_has_answer=float(entry["min_has_answer"]),
+                   platt=_pair(entry.get("platt")), latin_min_has_answer=float(latin["min_has_answer"]),
+                   latin_platt=_pair(latin.get("platt")))
+
+    def threshold(self, question: str) -> float:
+        return self.latin_min_has_answer if is_latin(question) else self.min_has_answer
+
+    def probability(self, has_answer: float, question: str = "") -> float:
+        """How likely an answer with this has-answer score is right, as calibrated."""
+        p = min(max(has_answer, 1e-6), 1 - 1e-6)
+        slope, intercept = self.latin_platt if is_latin(question) else self.platt
+        return 1.0 / (1.0 + math.exp(-(slope * math.log(p / (1 - p)) + intercept)))
+
+
+def is_latin(question: str) -> bool:
+    """Written mostly in Latin letters (an English question), by the share of Chinese."""
+    return bool(question) and lexical_weight(question) < 0.5
+
+
+def _pair(values: object) -> tuple[float, float]:
+    slope, intercept = values if isinstance(values, list | tuple) else (1.0, 0.0)
+    return float(slope), float(intercept)
+
+
+@dataclass(frozen=True)
+class SpanAnswer:
+    """The reader's answer in one passage, in article coordinates."""
+
+    passage_rank: int  # 1-based rank of the passage in the search results
+    article_id: str
+    paragraph: int
+    char_start: int
+    char_end: int
+    text: str
+    has_answer: float  # the has-answer head's probability for this passage
+    score: float  # start + end logits of the span
+    sentence_start: int  # the sentence(s) that hold the span, article offsets
+    sentence_end: int
+    sentence: str
+
+
+NO_READER = ("none", "off", "")
+
+
+def load_configured_reader(reader_weights: str, model_cache: Path,
+                           precision: str = "auto") -> tuple[PassageReader | None, ReaderSettings]:
+    """The reader the settings name ("builtin", a weights file, or "none") with the
+    calibration measured for exactly those weights; (None, defaults) for "none".
+
+    Missing or damaged weights raise models.ReaderError: a service that was asked for a
+    reader does not quietly answer without one.
+    """
+    if reader_weights.strip().lower() in NO_READER:
+        return None, ReaderSettings()
+    weights = READER_WEIGHTS if reader_weights == "builtin" else Path(reader_weights)
+    if not weights.is_file():  # before the base model is materialised: fail fast
+        raise ReaderError(f"reader weights {weights} are missing: reinstall qa-service, run "
+                          "`make train-reader`, or set QA_READER_WEIGHTS=none")
+    reader = load_reader(materialize_builtin_model(model_cache), weights, resolve_precision(precision))
+    return reader, ReaderSettings.from_calibration(reader_calibration(weights_digest(weights)))
+
+
+def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits: list[Hit],
+                  settings: ReaderSettings) -> list[SpanAnswer]:
+    """The reader's span in the first hit, and in the next ones up to ``settings.passages``
+    when the first holds no answer; best first."""
+    read = hits[: settings.passages]
+    if not read:
+        return []
+    spans = reader.read(question, [read[0].chunk.text])
+    if len(read) > 1 and (spans[0] is None or spans[0].has_answer < settings.threshold(question)):
+        spans += reader.read(question, [hit.chunk.text for hit in read[1:]])
+    answers = []
+    for rank, (hit, span) in enumerate(zip(read, spans, strict=False), start=1):
+        if span is None or span.char_end <= span.char_start:
+            continue
+        chunk = hit.chunk
+        first, last = trimmed(chunk.text, span.char_start, span.char_end)
+        if last <= first:
+            continue
+        start, end = chunk.char_start + first, chunk.char_start + last
+        sentence_start, sentence_end = holding_sentence(index, chunk.article_id, chunk.char_start,
+                                                        chunk.char_end, start, end)
+        answers.append(SpanAnswer(
+            rank, chunk.article_id, chunk.paragraph, start, end,
+            chunk.text[first:last], span.has_answer, span.score,
+            sentence_start, sentence_end,
+            chunk.text[sentence_start - chunk.char_start : sentence_end - chunk.char_start]))
+    # The passage the reader is surest holds the answer; the span score breaks ties.
+    return sorted(answers, key=lambda a: (a.has_answer, a.score), reverse=True)
+
+
+# Punctuation a span may not begin or end with: tokens glue an opening quote to the word
+# after it (“巷长制), and a span may start at a line break. Pairs inside the span stay.
+_LEADING = set(" \t\r\n\u3000“‘「『（(《〈【[,，.。;；:：、!！?？")
+_TRAILING = set(" \t\r\n\u3000”’」』）)》〉】],，.。;；:：、!！?？")
+_PAIRS = {"“": "”", "‘": "’", "「": "」", "『": "』", "（": "）", "(": ")", "《": "》", "〈": "〉",
+          "【": "】", "[": "]"}
+
+
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without white space or punctuation at its edges, unless they pair up
+    inside it (《清代图书事业发展史》 keeps its brackets)."""
+    while start < end:
+        head = text[start]
+        if head in _PAIRS and _PAIRS[head] in text[start + 1 : end]:
+            break
+        if head in _LEADING:
+            start += 1
+            continue
+        break
+    while end > start:
+        tail = text[end - 1]
+        opener = next((o for o, c in _PAIRS.items() if c == tail), None)
+        if opener is not None and opener in text[start : end - 1]:
+            break
+        if tail in _TRAILING:
+            end -= 1
+            continue
+        break
+    return start, end
+
+
+def holding_sentence(index: LoadedIndex, article_id: str, chunk_start: int, chunk_end: int,
+                     start: int, end: int) -> tuple[int, int]:
+    """Article offsets of the sentences a span lies in (a long list may cross several),
+    kept within the chunk; the span itself where the store has no sentences for it."""
+    overlapping = [s for s in index.store.sentences_within(article_id, chunk_start, chunk_end)
+                   if s.char_start < end and s.char_end > start]
+    if not overlapping:
+        return start, end
+    return (min(min(s.char_start for s in overlapping), start),
+            max(max(s.char_end for s in overlapping), end))

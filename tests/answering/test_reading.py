@@ -1,0 +1,143 @@
+"""The reader's short answer in the answer JSON, with a fake reader (the real one: test_real_model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa_service.answering import NOT_FOUND_MESSAGE, ReaderSettings, Retriever, load_configured_reader
+from qa_service.answering.reading import trimmed
+from qa_service.config import Settings
+from qa_service.index import build_index, load_index
+from qa_service.models import ReaderError, Span
+
+from ..conftest import FakeEncoder, FakeReader
+
+TOILETS = "藁城区完成了多少户厕所改造？"
+
+
+@pytest.fixture
+def index_dir(settings: Settings, fake_encoder: FakeEncoder) -> Path:
+    build_index(settings, fake_encoder)
+    return settings.index_dir
+
+
+def retriever_with(index_dir: Path, encoder: FakeEncoder, reader: object | None,
+                   settings: ReaderSettings | None = None) -> Retriever:
+    return Retriever(load_index(index_dir), encoder, reader=reader,  # type: ignore[arg-type]
+                     reader_settings=settings)
+
+
+def article_text(corpus_dir: Path, article_id: str) -> str:
+    """The article as the index saw it: its file (one article per seed file)."""
+    return (corpus_dir / article_id.split("#")[0]).read_text(encoding="utf-8")
+
+
+def test_the_answer_is_the_exact_span_inside_its_verbatim_sentence(
+        index_dir: Path, fake_encoder: FakeEncoder, corpus_dir: Path) -> None:
+    result = retriever_with(index_dir, fake_encoder, FakeReader()).ask(TOILETS, top_k=3)
+    assert result["found"] is True and result["message"] is None
+    answer = result["answer"]
+    assert answer["text"] == "14880户" and answer["kind"] == "span"
+    sentence = answer["sentence"]
+    assert sentence["char_start"] <= answer["char_start"] < answer["char_end"] <= sentence["char_end"]
+    assert "14880户" in sentence["text"] and len(sentence["text"]) > len(answer["text"])
+    # Both are article text at their offsets: the citation points at the words themselves.
+    passage = result["passages"][answer["passage_rank"] - 1]
+    offset = passage["char_start"]
+    assert passage["text"][answer["char_start"] - offset : answer["char_end"] - offset] == "14880户"
+    within = passage["text"][sentence["char_start"] - offset : sentence["char_end"] - offset]
+    assert within == sentence["text"]
+    assert passage["answer_span"] == [answer["char_start"], answer["char_end"]]
+    assert passage["highlight"] == [sentence["char_start"], sentence["char_end"]]
+
+
+def test_the_passage_holding_the_answer_comes_first(index_dir: Path, fake_encoder: FakeEncoder) -> None:
+    question = "讲评总结大会由谁主持？"
+    plain = retriever_with(index_dir, fake_encoder, None).ask(question, top_k=3)
+    # Say the answer stands only in the passage search ranked third.
+    third, others = plain["passages"][2]["text"], [p["text"] for p in plain["passages"][:2]]
+    answer = next(third[i : i + 6] for i in range(len(third) - 6)
+                  if third[i : i + 6].isalnum() and not any(third[i : i + 6] in o for o in others))
+    result = retriever_with(index_dir, fake_encoder, FakeReader({"主持": answer})).ask(question, top_k=3)
+    assert result["answer"]["text"] == answer and result["answer"]["passage_rank"] == 1
+    assert result["passages"][0]["text"] == third
+    assert [p["rank"] for p in result["passages"]] == [1, 2, 3]
+    # The same passages, only reordered.
+    assert sorted(p["text"] for p in result["passages"]) == sorted(p["text"] for p in plain["passages"])
+
+
+def test_not_found_comes_from_the_has_answer_probability(index_dir: Path, fake_encoder: FakeEncoder) -> None:
+    result = retriever_with(index_dir, fake_encoder, FakeReader()).ask("上海浦东新区今年的GDP是多少？")
+    assert result["found"] is False and result["message"] == NOT_FOUND_MESSAGE
+    assert result["confidence"] < 0.5
+    assert all(p["weak"] for p in result["passages"])
+    # A stricter calibration rejects even the fake's confident answer.
+    strict = ReaderSettings(min_has_answer=0.99)
+    assert retriever_with(index_dir, fake_encoder, FakeReader(), strict).ask(TOILETS)["found"] is False
+
+
+def test_confidence_is_the_calibrated_probability() -> None:
+    settings = ReaderSettings.from_calibration({"min_has_answer": 0.3, "platt": [2.0, -1.0]})
+    assert settings.min_has_answer == 0.3
+    assert settings.probability(0.5) == pytest.approx(1 / (1 + 2.718281828 ** 1.0), rel=1e-6)
+    values = [settings.probability(p) for p in (0.01, 0.2, 0.5, 0.8, 0.99)]
+    assert values == sorted(values) and values[0] > 0.0 and values[-1] < 1.0
+    assert ReaderSettings.from_calibration(None) == ReaderSettings()
+
+
+def test_english_questions_have_their_own_threshold_and_scaling() -> None:
+    settings = ReaderSettings.from_calibration({
+        "min_has_answer": 0.4, "platt": [1.0, 0.0], "latin": {"min_has_answer": 0.1, "platt": [1.0, 1.0]}})
+    assert settings.threshold("藁城区完成了多少户厕所改造？") == 0.4
+    assert settings.threshold("How many households had their toilets renovated?") == 0.1
+    assert settings.probability(0.5, "Who hosted the meeting?") > settings.probability(0.5, "谁主持了会议？")
+    # Weights calibrated before English had its own entry use the one entry for both.
+    old = ReaderSettings.from_calibration({"min_has_answer": 0.4, "platt": [1.0, 0.0]})
+    assert old.threshold("Who hosted the meeting?") == 0.4
+
+
+def test_later_passages_are_read_only_when_the_first_holds_no_answer(
+        index_dir: Path, fake_encoder: FakeEncoder) -> None:
+    reader = FakeReader()
+    retriever = retriever_with(index_dir, fake_encoder, reader, ReaderSettings(passages=3))
+    assert retriever.ask(TOILETS, top_k=5)["answer"]["text"] == "14880户"
+    assert reader.passages_read == 1
+    reader.passages_read = 0
+    result = retriever.ask("上海浦东新区今年的GDP是多少？", top_k=5)
+    assert reader.passages_read == 3 and len(result["passages"]) == 5
+
+
+@pytest.mark.parametrize(("span", "expected"), [
+    ("“巷长制", "巷长制"), ("\n11月14日", "11月14日"), ("14880户,", "14880户"), (" 马宇骏 ", "马宇骏"),
+    ("《清代图书事业发展史》", "《清代图书事业发展史》"), ("“软服务”", "“软服务”"), ("，。", ""),
+])
+def test_spans_lose_stray_punctuation_at_their_edges_but_keep_pairs(span: str, expected: str) -> None:
+    text = f"前文{span}后文"
+    start, end = trimmed(text, 2, 2 + len(span))
+    assert text[start:end] == expected
+
+
+def test_when_the_reader_finds_nothing_the_nearest_sentence_is_shown_as_weak(
+        index_dir: Path, fake_encoder: FakeEncoder) -> None:
+    class Silent:
+        def read(self, question: str, passages: list[str]) -> list[Span | None]:
+            return [None] * len(passages)
+
+    result = retriever_with(index_dir, fake_encoder, Silent()).ask(TOILETS)
+    assert result["found"] is False and result["confidence"] == 0.0
+    # The nearest sentence and passages are still shown, as weak.
+    assert result["answer"]["kind"] == "sentence" and result["passages"][0]["weak"]
+
+
+def test_without_a_reader_the_answer_is_the_best_sentence(index_dir: Path, fake_encoder: FakeEncoder) -> None:
+    answer = retriever_with(index_dir, fake_encoder, None).ask(TOILETS)["answer"]
+    assert answer["kind"] == "sentence" and "14880户" in answer["text"]
+    assert answer["sentence"]["text"] == answer["text"]
+
+
+def test_reader_setting_none_means_no_reader_and_missing_weights_fail_clearly(tmp_path: Path) -> None:
+    assert load_configured_reader("none", tmp_path)[0] is None
+    with pytest.raises(ReaderError, match=r"missing.*QA_READER_WEIGHTS=none"):
+        load_configured_reader(str(tmp_path / "gone.safetensors"), tmp_path)
