@@ -241,32 +241,14 @@ class Retriever:
         short = outcome.short
         if short is not None and short.passage_rank <= len(passages):
             # The reader's exact span, with the sentence that holds it for context.
-            answer = {
-                "text": short.text,
-                "article": passages[short.passage_rank - 1]["article"],
-                "paragraph": short.paragraph,
-                "char_start": short.char_start,
-                "char_end": short.char_end,
-                "passage_rank": short.passage_rank,
-                "kind": "span",
-                "sentence": {"text": short.sentence, "char_start": short.sentence_start,
-                             "char_end": short.sentence_end},
-                "has_answer": round(short.has_answer, 4),
-            }
+            answer = _answer_json(passages, short, "span", short.sentence, short.sentence_start,
+                                  short.sentence_end)
+            answer["has_answer"] = round(short.has_answer, 4)
             passages[short.passage_rank - 1]["highlight"] = [short.sentence_start, short.sentence_end]
             passages[short.passage_rank - 1]["answer_span"] = [short.char_start, short.char_end]
         elif outcome.answer is not None and outcome.answer.passage_rank <= len(passages):
-            a = outcome.answer
-            answer = {
-                "text": a.text,
-                "article": passages[a.passage_rank - 1]["article"],
-                "paragraph": a.paragraph,
-                "char_start": a.char_start,
-                "char_end": a.char_end,
-                "passage_rank": a.passage_rank,
-                "kind": "sentence",
-                "sentence": {"text": a.text, "char_start": a.char_start, "char_end": a.char_end},
-            }
+            a = outcome.answer  # no reader: the best sentence is both the answer and its sentence
+            answer = _answer_json(passages, a, "sentence", a.text, a.char_start, a.char_end)
         return {
             "question": question,
             "query": outcome.query,
@@ -288,6 +270,20 @@ class Retriever:
             return outcome.confidence
         short = outcome.short
         return 0.0 if short is None else self.reader_settings.probability(short.has_answer, outcome.query)
+
+
+def _answer_json(passages: list[dict], found: SpanAnswer | Sentence, kind: str, sentence: str,
+                 sentence_start: int, sentence_end: int) -> dict:
+    return {
+        "text": found.text,
+        "article": passages[found.passage_rank - 1]["article"],
+        "paragraph": found.paragraph,
+        "char_start": found.char_start,
+        "char_end": found.char_end,
+        "passage_rank": found.passage_rank,
+        "kind": kind,
+        "sentence": {"text": sentence, "char_start": sentence_start, "char_end": sentence_end},
+    }
 
 
 def _reranked(sentence: Sentence | None, rank: int) -> Sentence | None:
