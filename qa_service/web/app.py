@@ -74,7 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                          reader_weights=str(app.config["READER_WEIGHTS"]),
                          encoder=app.config.get("ENCODER"))
     if "READER" in app.config:  # a test's fake reader, or None for none
-        state.reader, state._reader_loaded = app.config["READER"], True
+        state.use_reader(app.config["READER"])
     app.extensions["qa"] = state
     state.load()
     if float(app.config["RELOAD_SECONDS"]) > 0:

@@ -66,6 +66,10 @@ class ServiceState:
             self._reader_loaded = True
         return Retriever(index, self.encoder, reader=self.reader, reader_settings=self.reader_settings)
 
+    def use_reader(self, reader: PassageReader | None) -> None:
+        """Answer with this reader (a test's fake, or None) instead of loading the configured one."""
+        self.reader, self._reader_loaded = reader, True
+
     def load(self) -> None:
         """Load the current generation; on failure keep serving what is served."""
         with self._lock:
