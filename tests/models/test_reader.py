@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service.models.reader import ReaderError, best_span, build_model, load_model, save_weights
+from qa_service.models.reader import Reader, ReaderError, best_span, build_model, load_model, save_weights
 
 # Passage tokens 1..5 cover "藁城区完成了14880户" (question tokens and specials have no offsets).
 OFFSETS = [None, (0, 3), (3, 5), (5, 6), (6, 11), (11, 12), None]
@@ -81,3 +81,31 @@ def test_missing_damaged_or_foreign_weights_are_a_clear_error(tiny_base: Path, t
     save_weights(build_model(other, trained_layers=2), path, {})
     with pytest.raises(ReaderError, match="shape"):
         load_model(tiny_base, path)
+
+
+@pytest.fixture(scope="module")
+def tiny_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """A character tokenizer over the tiny model's 64-token vocabulary."""
+    from transformers import BertTokenizerFast
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"藁城区完成了多少户厕所改造？0123456789"]
+    path = tmp_path_factory.mktemp("tiny-vocab") / "vocab.txt"
+    path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return BertTokenizerFast(vocab_file=str(path))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_reading_in_either_precision_gives_a_verbatim_span_of_each_passage(
+        tiny_base: Path, tiny_tokenizer: object, precision: str) -> None:
+    import torch
+
+    reader = Reader(build_model(tiny_base, trained_layers=2), tiny_tokenizer, max_length=36, stride=8,
+                    precision=precision)
+    expected = torch.bfloat16 if precision == "bf16" else torch.float32
+    assert reader.model.span.weight.dtype == expected
+    passages = ["藁城区完成了14880户厕所改造", "改造" * 20]  # the second needs several windows
+    spans = reader.read("藁城区完成了多少户厕所改造？", passages)
+    assert [s.passage for s in spans if s] == [0, 1]
+    for span, passage in zip(spans, passages, strict=True):
+        assert span is not None and 0 <= span.char_start < span.char_end <= len(passage)
+        assert 0.0 <= span.has_answer <= 1.0
