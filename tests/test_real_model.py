@@ -152,8 +152,8 @@ def reading_retriever(bulletin_retriever: Retriever, real_reader) -> Retriever:
 
 @pytest.mark.parametrize(("question", "expected"), [
     ("讲评总结大会由谁主持？", "马宇骏"),
-    # The issue asks for 19个; the reader stops before the measure word (see README limits).
-    ("第四季度观摩活动一共看了多少个项目？", "19"),
+    # The reader stops at 19 and 14880; the unit the question asks in (个, 户) is added.
+    ("第四季度观摩活动一共看了多少个项目？", "19个"),
     ("藁城区完成了多少户厕所改造？", "14880户"),
     ("石家庄的市委书记是谁？", "张超超"),
 ])

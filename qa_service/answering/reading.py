@@ -12,6 +12,7 @@ Everything stays verbatim: offsets are the tokenizer's, mapped into the article.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +132,7 @@ def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits
         first, last = trimmed(chunk.text, span.char_start, span.char_end)
         if last <= first:
             continue
+        last = with_asked_unit(question, chunk.text, first, last)
         start, end = chunk.char_start + first, chunk.char_start + last
         sentence_start, sentence_end = holding_sentence(index, chunk.article_id, chunk.char_start,
                                                         chunk.char_end, start, end)
@@ -172,6 +174,35 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
             continue
         break
     return start, end
+
+
+_ASKED_AMOUNT = re.compile(r"(?:多少|几)")
+# Measure words and units, optionally after 万/亿 (多少万元): what an amount is counted in.
+_UNIT = re.compile(r"[万亿千百]?(?:平方公里|平方米|立方米|公里|千米|公斤|千克|公顷|小时|分钟|美元|千瓦|"
+                   r"[个户人名位家项条次件台辆座所套间栋处只头棵株本册篇部份张架艘批起场届年月天周"
+                   r"秒岁元吨斤克米亩度倍层级期])|[万亿]")
+_NUMBER_END = re.compile(r"[0-9０-９零〇一二三四五六七八九十百千万亿两余多]$")
+
+
+def with_asked_unit(question: str, text: str, start: int, end: int) -> int:
+    """The span's end, moved past the unit the question asks the amount in.
+
+    The reader often stops at the number (`14880` of `14880户`); a user who asked
+    多少户 or 几个 expects the unit. The question names it (the measure word after
+    多少/几); where the passage repeats it right after the number, the span takes it,
+    still a verbatim slice of the passage.
+    """
+    for asked in _ASKED_AMOUNT.finditer(question):
+        unit = _UNIT.match(question, asked.end())
+        if unit is None:
+            continue
+        word = unit.group()
+        # The span may hold the unit's beginning already (5万 of 5万元).
+        for held in range(len(word) - 1, -1, -1):
+            if (text[start:end].endswith(word[:held]) and text.startswith(word[held:], end)
+                    and _NUMBER_END.search(text[start : end - held])):
+                return end + len(word) - held
+    return end
 
 
 def holding_sentence(index: LoadedIndex, article_id: str, chunk_start: int, chunk_end: int,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.answering import NOT_FOUND_MESSAGE, ReaderSettings, Retriever, load_configured_reader
-from qa_service.answering.reading import trimmed
+from qa_service.answering.reading import trimmed, with_asked_unit
 from qa_service.config import Settings
 from qa_service.index import build_index, load_index
 from qa_service.models import ReaderError, Span
@@ -117,6 +117,22 @@ def test_spans_lose_stray_punctuation_at_their_edges_but_keep_pairs(span: str, e
     text = f"前文{span}后文"
     start, end = trimmed(text, 2, 2 + len(span))
     assert text[start:end] == expected
+
+
+@pytest.mark.parametrize(("question", "text", "span", "expected"), [
+    ("藁城区完成了多少户厕所改造？", "共完成厕所改造14880户,清理", "14880", "14880户"),
+    ("第四季度观摩活动一共看了多少个项目？", "园区的19个项目进行了观摩", "19", "19个"),
+    ("投资多少万元？", "总投资5万元,", "5", "5万元"),
+    ("投资多少万元？", "总投资5万元,", "5万", "5万元"),  # the reader kept half the unit
+    ("藁城区完成了多少户厕所改造？", "共完成厕所改造14880户,清理", "14880户", "14880户"),  # has it already
+    ("清走了多少陈年垃圾？", "清理积存垃圾24万余立方米,", "24万余立方米", "24万余立方米"),  # no unit asked
+    ("讲评总结大会由谁主持？多少户", "马宇骏主持", "马宇骏", "马宇骏"),  # not an amount
+    ("完成了多少户？", "共完成14880人", "14880", "14880"),  # the passage counts something else
+])
+def test_an_amount_keeps_the_unit_the_question_asks_in(question: str, text: str, span: str,
+                                                       expected: str) -> None:
+    start = text.index(span)
+    assert text[start : with_asked_unit(question, text, start, start + len(span))] == expected
 
 
 def test_when_the_reader_finds_nothing_the_nearest_sentence_is_shown_as_weak(
