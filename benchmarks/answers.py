@@ -38,7 +38,7 @@ prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
 import numpy as np  # noqa: E402
 
 from benchmarks.cmrc_metric import exact_match, f1  # noqa: E402
-from benchmarks.corpora import load_cmrc  # noqa: E402
+from benchmarks.corpora import load_cmrc, xquad_data  # noqa: E402
 from benchmarks.reader import REFERENCES, cmrc_pairs, evaluate  # noqa: E402
 from benchmarks.results import Results, percentile  # noqa: E402
 from benchmarks.retrieval import BULLETIN_QUESTIONS, build_or_reuse, chunks_by_paragraph, contains  # noqa: E402
@@ -62,7 +62,6 @@ from qa_service.models import (  # noqa: E402
     weights_digest,
 )
 
-XQUAD = ROOT.parent / "shared" / "datasets" / "xquad"
 KEEP = 0.95  # of answerable questions, where thresholds are compared
 SECTIONS = ("reading", "e2e", "latency", "bulletins")
 
@@ -215,9 +214,10 @@ def latency(reading: Retriever, plain: Retriever, questions: list[dict], results
 
 
 def calibrate(encoder: object, reader: object, cache: Path, limit: int | None = None) -> dict:
-    """Threshold and Platt scaling on XQuAD zh paragraphs, Chinese and English questions."""
-    def load(lang: str) -> dict:
-        return json.loads((XQUAD / f"xquad.{lang}.part1.json").read_text(encoding="utf-8"))["data"]
+    """Threshold and Platt scaling on XQuAD zh paragraphs, Chinese and English questions,
+    of its test half (the reader learns English questions from the other half)."""
+    def load(lang: str) -> list[dict]:
+        return xquad_data(lang, "test")
 
     paragraphs: dict[str, tuple[str, str]] = {}
     questions: list[dict] = []
@@ -231,7 +231,7 @@ def calibrate(encoder: object, reader: object, cache: Path, limit: int | None = 
                 questions.append({"question": qa["question"], "paragraph": pid, "answers": answers})
                 if qa["id"] in english:
                     questions.append({"question": english[qa["id"]], "paragraph": pid, "answers": answers})
-    retriever, build = build_or_reuse("xquad", paragraphs, encoder, cache)  # type: ignore[arg-type]
+    retriever, build = build_or_reuse("xquad-test", paragraphs, encoder, cache)  # type: ignore[arg-type]
     retriever.reader = reader  # type: ignore[assignment]
     own = chunks_by_paragraph(retriever)
     # Per language: (has-answer, old evidence, answer right) with and without the paragraph.
@@ -251,7 +251,8 @@ def calibrate(encoder: object, reader: object, cache: Path, limit: int | None = 
     entries = {lang: fit_calibration(lang, values) for lang, values in rows.items()}
     n = sum(len(v[True]) for v in rows.values())
     return {**entries["zh"], "latin": entries["latin"],
-            "source": f"benchmarks/answers.py --write-calibration on XQuAD zh paragraphs ({build}), "
+            "source": f"benchmarks/answers.py --write-calibration on the test half of XQuAD zh "
+                      f"paragraphs ({build}), "
                       f"{n} Chinese and English questions with and without their paragraph, each "
                       f"language apart: Chinese keeps {KEEP:.0%} of answerable, English the "
                       f"threshold handling the most asks right; right = F1 >= 0.5"}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CMRC = ROOT.parent / "shared" / "datasets" / "cmrc2018"
+XQUAD = ROOT.parent / "shared" / "datasets" / "xquad"
 
 
 @functools.cache
@@ -21,6 +22,20 @@ def cmrc_data(name: str) -> list[dict]:
     """The articles of CMRC 2018 ``name`` (train, dev or trial), SQuAD style."""
     data: list[dict] = json.loads((CMRC / f"cmrc2018_{name}.json").read_text(encoding="utf-8"))["data"]
     return data
+
+
+@functools.cache
+def xquad_data(lang: str, half: str) -> list[dict]:
+    """XQuAD articles (part 1) in ``lang`` (zh or en), split in two halves by article.
+
+    ``train`` (even-numbered articles) gives the reader its English training questions
+    (training/train_reader.py); ``test`` (odd-numbered) stays for calibration and the
+    cross-lingual test, so no threshold is measured on questions the reader learnt from.
+    """
+    data: list[dict] = json.loads((XQUAD / f"xquad.{lang}.part1.json").read_text(encoding="utf-8"))["data"]
+    if half not in ("train", "test"):
+        raise ValueError(f"no XQuAD half {half!r}")
+    return data[0::2] if half == "train" else data[1::2]
 
 
 def cmrc_paragraphs(*names: str) -> Iterator[tuple[str, dict]]:

@@ -6,7 +6,11 @@ Data (never CMRC 2018 dev or trial, which stay the evaluation sets):
   product normalises questions);
 - ChineseSquad (SQuAD 2.0 dev translated): answerable questions, and those written to
   have no answer in their paragraph;
-- hard negatives: CMRC and DRCD questions paired with the paragraph our own BM25 index
+- with --english-repeat N, XQuAD's English questions over its Chinese paragraphs, train
+  half only (benchmarks/corpora.py keeps the test half for calibration and the
+  cross-lingual test), each repeated N times: there is no other English question in
+  the data, and no translation model to make any;
+- hard negatives: CMRC and DRCD (and those English) questions paired with the paragraph our own BM25 index
   (index/lexical.py), or with --negatives hybrid the product's hybrid search, ranks
   highest among those that do not hold the answer.
 Answers whose offsets do not match their text are re-found in the paragraph, or dropped.
@@ -35,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpora import xquad_data  # noqa: E402
 from qa_service.models import prefer_passive_waits  # noqa: E402
 
 prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
@@ -107,6 +112,25 @@ def examples_of(path: Path, source: str, simplify: bool) -> list[dict]:
                              "answers": [text]})
     log(f"{source}: {len(rows)} examples ({sum(r['answer'] is None for r in rows)} without answer), "
         f"{dropped} dropped (answer not in its paragraph)")
+    return rows
+
+
+def english_examples() -> list[dict]:
+    """XQuAD's English questions (train half) over the Chinese paragraphs, Chinese answers."""
+    english = {qa["id"]: qa["question"] for item in xquad_data("en", "train")
+               for p in item["paragraphs"] for qa in p["qas"]}
+    rows = []
+    for a, item in enumerate(xquad_data("zh", "train")):
+        for k, para in enumerate(item["paragraphs"]):
+            for qa in para["qas"]:
+                answer = qa["answers"][0]
+                text, start = answer["text"].strip(), answer["answer_start"]
+                if qa["id"] not in english or para["context"][start : start + len(text)] != text:
+                    continue
+                rows.append({"question": english[qa["id"]], "context": para["context"],
+                             "answer": (text, start), "source": "xquad-en-train",
+                             "pid": f"xquad:{a}:{k}", "answers": [a["text"] for a in qa["answers"]]})
+    log(f"xquad-en-train: {len(rows)} English questions")
     return rows
 
 
@@ -227,6 +251,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED, help="order of the windows")
     parser.add_argument("--negatives", choices=("bm25", "hybrid"), default="bm25",
                         help="how hard negatives are ranked: BM25 alone, or the product's hybrid search")
+    parser.add_argument("--english-repeat", type=int, default=0,
+                        help="add XQuAD's English training questions, each this many times (0: none)")
     parser.add_argument("--data-seed", type=int, default=SEED,
                         help="choice of hard negatives and of kept windows (the cached windows)")
     args = parser.parse_args()
@@ -238,6 +264,8 @@ def main() -> None:
         options["init"] = weights_digest(args.init)
     if options["negatives"] == "bm25":
         del options["negatives"]  # keeps the folders of the runs made before the option
+    if not options["english_repeat"]:
+        del options["english_repeat"]  # likewise
     key = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:12]
     args.work = args.work / f"run-{key}"
     args.work.mkdir(parents=True, exist_ok=True)
@@ -248,8 +276,9 @@ def main() -> None:
     # options (layers, seed, learning rate) share one cache and the same windows.
     data_options = {k: options[k] for k in ("data_seed", "keep_other_windows", "max_length",
                                             "negative_share", "stride")}
-    if "negatives" in options:
-        data_options["negatives"] = options["negatives"]
+    for optional in ("negatives", "english_repeat"):
+        if optional in options:
+            data_options[optional] = options[optional]
     data_key = hashlib.sha256(json.dumps(data_options, sort_keys=True).encode()).hexdigest()[:12]
 
     base = materialize_builtin_model(Settings.from_env().model_cache)
@@ -286,11 +315,15 @@ def main() -> None:
         rows = examples_of(DATASETS / "cmrc2018" / "cmrc2018_train.json", "cmrc2018-train", False)
         rows += examples_of(DATASETS / "drcd" / "DRCD_dev.json", "drcd-dev", True)
         rows += examples_of(DATASETS / "drcd" / "DRCD_test.json", "drcd-test", True)
+        english = english_examples() if args.english_repeat else []
+        rows += english
         squad = examples_of(DATASETS / "chinese-squad" / "dev-v2.0-zh.json", "chinese-squad", False)
         encoder = load_encoder(Settings.from_env()) if args.negatives == "hybrid" else None
         rows += hard_negatives([r for r in rows if r["source"] != "chinese-squad"], args.negative_share,
                                data_rng, args.negatives, encoder)
         del encoder
+        # Repeated after the negatives are drawn, so no question gets two of them.
+        rows += english * (args.english_repeat - 1) if english else []
         rows += squad
         feats = features(tokenizer, rows, args.max_length, args.stride, args.keep_other_windows, data_rng)
         sources = {s: sum(r["source"] == s for r in rows) for s in sorted({r["source"] for r in rows})}
