@@ -25,16 +25,16 @@ def cmrc_data(name: str) -> list[dict]:
 
 
 @functools.cache
-def xquad_data(lang: str, half: str) -> list[dict]:
+def xquad_data(lang: str, half: str, folder: Path = XQUAD) -> list[dict]:
     """XQuAD articles (part 1) in ``lang`` (zh or en), split in two halves by article.
 
     ``train`` (even-numbered articles) gives the reader its English training questions
     (training/train_reader.py); ``test`` (odd-numbered) stays for calibration and the
     cross-lingual test, so no threshold is measured on questions the reader learnt from.
     """
-    data: list[dict] = json.loads((XQUAD / f"xquad.{lang}.part1.json").read_text(encoding="utf-8"))["data"]
     if half not in ("train", "test"):
         raise ValueError(f"no XQuAD half {half!r}")
+    data: list[dict] = json.loads((folder / f"xquad.{lang}.part1.json").read_text(encoding="utf-8"))["data"]
     return data[0::2] if half == "train" else data[1::2]
 
 

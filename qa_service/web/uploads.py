@@ -23,7 +23,8 @@ class UploadError(ValueError):
 
 def _field(body: dict, name: str, limit: int, required: bool, single_line: bool) -> str | None:
     value = body.get(name)
-    if not required and (value is None or value == ""):
+    # An optional field left blank (white space only) is one not given, as the spec allows.
+    if not required and (value is None or (isinstance(value, str) and is_blank(value))):
         return None
     if not isinstance(value, str) or is_blank(value):
         raise UploadError(f"'{name}' must be a non-empty string")

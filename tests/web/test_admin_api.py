@@ -87,6 +87,14 @@ def test_added_article_gets_a_safe_name_and_is_searchable_after_rebuild(
     assert answer["passages"][0]["article"]["source"] == "藁城区融媒体中心"
 
 
+def test_blank_optional_fields_are_taken_as_not_given(admin: FlaskClient, settings: Settings) -> None:
+    # The spec allows any single line for source and date; white space alone means none.
+    response = admin.post("/api/articles", json={**ARTICLE, "source": " ", "date": "\u3000"}, headers=AUTH)
+    assert response.status_code == 201, response.get_json()
+    saved = (settings.corpus_dir / response.get_json()["file"]).read_text(encoding="utf-8")
+    assert "藏书十二万册" in saved and "source:" not in saved and "date:" not in saved
+
+
 @pytest.mark.parametrize("body, fragment", [
     ({"text": "正文"}, "'title'"),
     ({"title": "标题"}, "'text'"),
