@@ -120,7 +120,7 @@ def english_examples() -> list[dict]:
     english = {qa["id"]: qa["question"] for item in xquad_data("en", "train")
                for p in item["paragraphs"] for qa in p["qas"]}
     rows = []
-    for a, item in enumerate(xquad_data("zh", "train")):
+    for number, item in enumerate(xquad_data("zh", "train")):
         for k, para in enumerate(item["paragraphs"]):
             for qa in para["qas"]:
                 answer = qa["answers"][0]
@@ -129,7 +129,7 @@ def english_examples() -> list[dict]:
                     continue
                 rows.append({"question": english[qa["id"]], "context": para["context"],
                              "answer": (text, start), "source": "xquad-en-train",
-                             "pid": f"xquad:{a}:{k}", "answers": [a["text"] for a in qa["answers"]]})
+                             "pid": f"xquad:{number}:{k}", "answers": [a["text"] for a in qa["answers"]]})
     log(f"xquad-en-train: {len(rows)} English questions")
     return rows
 
