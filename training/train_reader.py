@@ -349,6 +349,8 @@ def main() -> None:
             "batch_size": args.batch_size, "lr": args.lr, "epochs": args.epochs, "steps": total,
             "windows": len(feats), "examples": sources, "max_length": args.max_length,
             "doc_stride": args.stride, "seed": args.seed, "data_seed": args.data_seed,
+            "negatives": args.negatives, "negative_share": args.negative_share,
+            "english_repeat": args.english_repeat, "keep_other_windows": args.keep_other_windows,
             "precision": "bf16 autocast" if bf16 else "fp32", "torch_threads": threads}
     if args.init:
         # What this run started from, so the card tells the whole training history.
