@@ -94,7 +94,7 @@ train-reader: install model
 	  --trained-layers 12 --negatives hybrid --english-repeat 5 --negative-share 0.5 --data-seed 7 \
 	  --seed 20261127 --lr 2.5e-5 --epochs 0.3 --steps 1000
 
-# The reader alone: CMRC 2018 dev and trial and XQuAD (English questions) with the gold paragraph.
+# The reader alone, the gold paragraph given: CMRC 2018 dev and trial, XQuAD test half (zh and en questions).
 bench-reader: install model
 	$(PY) benchmarks/reader.py
 
