@@ -38,7 +38,7 @@ prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
 import numpy as np  # noqa: E402
 
 from benchmarks.cmrc_metric import exact_match, f1  # noqa: E402
-from benchmarks.corpora import load_cmrc, xquad_data  # noqa: E402
+from benchmarks.corpora import load_cmrc, xquad_questions  # noqa: E402
 from benchmarks.reader import REFERENCES, cmrc_pairs, evaluate  # noqa: E402
 from benchmarks.results import Results, percentile  # noqa: E402
 from benchmarks.retrieval import BULLETIN_QUESTIONS, build_or_reuse, chunks_by_paragraph, contains  # noqa: E402
@@ -220,21 +220,15 @@ def latency(reading: Retriever, plain: Retriever, questions: list[dict], results
 def calibrate(encoder: object, reader: object, cache: Path, limit: int | None = None) -> dict:
     """Threshold and Platt scaling on XQuAD zh paragraphs, Chinese and English questions,
     of its test half (the reader learns English questions from the other half)."""
-    def load(lang: str) -> list[dict]:
-        return xquad_data(lang, "test")
-
     paragraphs: dict[str, tuple[str, str]] = {}
     questions: list[dict] = []
-    english = {qa["id"]: qa["question"] for item in load("en") for p in item["paragraphs"] for qa in p["qas"]}
-    for item in load("zh"):
-        for k, p in enumerate(item["paragraphs"]):
-            pid = f"xquad-{len(paragraphs):04d}"
-            paragraphs[pid] = (f"{item['title']} {k}", p["context"])
-            for qa in p["qas"]:
-                answers = [a["text"] for a in qa["answers"]]
-                questions.append({"question": qa["question"], "paragraph": pid, "answers": answers})
-                if qa["id"] in english:
-                    questions.append({"question": english[qa["id"]], "paragraph": pid, "answers": answers})
+    pids: dict[tuple[int, int], str] = {}
+    for q in xquad_questions("test"):
+        pid = pids.setdefault((q.article, q.paragraph), f"xquad-{len(pids):04d}")
+        paragraphs[pid] = (f"{q.title} {q.paragraph}", q.context)
+        for text in (q.qa["question"], q.english):
+            if text:
+                questions.append({"question": text, "paragraph": pid, "answers": q.answers})
     retriever, build = build_or_reuse("xquad-test", paragraphs, encoder, cache)  # type: ignore[arg-type]
     retriever.reader = reader  # type: ignore[assignment]
     own = chunks_by_paragraph(retriever)

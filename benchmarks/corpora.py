@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,34 @@ def xquad_data(lang: str, half: str, folder: Path = XQUAD) -> list[dict]:
         raise ValueError(f"no XQuAD half {half!r}")
     data: list[dict] = json.loads((folder / f"xquad.{lang}.part1.json").read_text(encoding="utf-8"))["data"]
     return data[0::2] if half == "train" else data[1::2]
+
+
+@dataclass(frozen=True)
+class XquadQuestion:
+    """A Chinese XQuAD question over its Chinese paragraph, with the same question in
+    English where the English set has its id (XQuAD translates one question set)."""
+
+    article: int  # index of the article within its half
+    title: str
+    paragraph: int  # index of the paragraph within its article
+    context: str  # the Chinese paragraph
+    qa: dict  # the Chinese question, SQuAD style, with its Chinese answers
+    english: str | None
+
+    @property
+    def answers(self) -> list[str]:
+        return [a["text"] for a in self.qa["answers"]]
+
+
+def xquad_questions(half: str, folder: Path = XQUAD) -> Iterator[XquadQuestion]:
+    """Every Chinese question of an XQuAD half in file order, aligned by id with its
+    English twin: the one place the two languages are matched."""
+    english = {qa["id"]: qa["question"] for item in xquad_data("en", half, folder)
+               for p in item["paragraphs"] for qa in p["qas"]}
+    for number, item in enumerate(xquad_data("zh", half, folder)):
+        for k, paragraph in enumerate(item["paragraphs"]):
+            for qa in paragraph["qas"]:
+                yield XquadQuestion(number, item["title"], k, paragraph["context"], qa, english.get(qa["id"]))
 
 
 def cmrc_paragraphs(*names: str) -> Iterator[tuple[str, dict]]:

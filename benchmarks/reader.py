@@ -21,7 +21,7 @@ from qa_service.models import prefer_passive_waits  # noqa: E402
 prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
 
 from benchmarks.cmrc_metric import exact_match, f1  # noqa: E402
-from benchmarks.corpora import cmrc_paragraphs, xquad_data  # noqa: E402
+from benchmarks.corpora import cmrc_paragraphs, xquad_questions  # noqa: E402
 from benchmarks.results import Results  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
 from qa_service.models import (  # noqa: E402
@@ -45,18 +45,11 @@ def cmrc_pairs(name: str) -> list[tuple[str, str, list[str]]]:
 
 def xquad_pairs(questions: str = "en") -> list[tuple[str, str, list[str]]]:
     """English (or the Chinese) questions over the Chinese paragraphs, Chinese gold
-    answers (aligned by id), of XQuAD's test half (the train half teaches the reader
-    English questions). Neither half is CMRC, so runs are compared here, not on dev."""
-    def by_id(lang: str) -> dict[str, tuple[str, str, list[str]]]:
-        data = xquad_data(lang, "test")
-        return {qa["id"]: (qa["question"], p["context"], [a["text"] for a in qa["answers"]])
-                for item in data for p in item["paragraphs"] for qa in p["qas"]}
-
-    zh = by_id("zh")
+    answers, of XQuAD's test half (the train half teaches the reader English questions).
+    Neither half is CMRC, so runs are compared here, not on dev."""
     if questions == "zh":
-        return list(zh.values())
-    en = by_id("en")
-    return [(en[i][0], zh[i][1], zh[i][2]) for i in zh if i in en]
+        return [(q.qa["question"], q.context, q.answers) for q in xquad_questions("test")]
+    return [(q.english, q.context, q.answers) for q in xquad_questions("test") if q.english]
 
 
 def evaluate(reader: object, pairs: list[tuple[str, str, list[str]]]) -> dict[str, float]:

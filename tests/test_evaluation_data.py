@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.corpora import xquad_data
+from benchmarks.corpora import xquad_data, xquad_questions
 
 
 def question_ids(articles: list[dict]) -> set[str]:
@@ -46,3 +46,19 @@ def test_xquad_halves_split_every_question_once(xquad_folder: Path) -> None:
 def test_xquad_half_must_be_named() -> None:
     with pytest.raises(ValueError, match="no XQuAD half"):
         xquad_data("en", "dev", Path("/nonexistent"))
+
+
+def test_xquad_questions_pair_each_chinese_question_with_its_english_twin(xquad_folder: Path) -> None:
+    # Drop one English question: its Chinese twin stays, without English.
+    en = xquad_folder / "xquad.en.part1.json"
+    data = json.loads(en.read_text(encoding="utf-8"))
+    data["data"][1]["paragraphs"][0]["qas"].pop(2)
+    en.write_text(json.dumps(data), encoding="utf-8")
+    questions = list(xquad_questions("test", xquad_folder))
+    assert len(questions) == 2 * 2 * 3  # articles 1 and 3, two paragraphs, three questions
+    first = questions[0]
+    assert (first.article, first.title, first.paragraph) == (0, "article 1", 0)  # index within the half
+    assert (first.context, first.qa["question"], first.english) == ("paragraph 1.0", "zh question 0",
+                                                                    "en question 0")
+    assert first.answers == ["paragraph"]
+    assert [q.english for q in questions[:3]] == ["en question 0", "en question 1", None]

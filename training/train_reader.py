@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.corpora import xquad_data  # noqa: E402
+from benchmarks.corpora import xquad_questions  # noqa: E402
 from qa_service.models import prefer_passive_waits  # noqa: E402
 
 prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
@@ -117,19 +117,15 @@ def examples_of(path: Path, source: str, simplify: bool) -> list[dict]:
 
 def english_examples() -> list[dict]:
     """XQuAD's English questions (train half) over the Chinese paragraphs, Chinese answers."""
-    english = {qa["id"]: qa["question"] for item in xquad_data("en", "train")
-               for p in item["paragraphs"] for qa in p["qas"]}
     rows = []
-    for number, item in enumerate(xquad_data("zh", "train")):
-        for k, para in enumerate(item["paragraphs"]):
-            for qa in para["qas"]:
-                answer = qa["answers"][0]
-                text, start = answer["text"].strip(), answer["answer_start"]
-                if qa["id"] not in english or para["context"][start : start + len(text)] != text:
-                    continue
-                rows.append({"question": english[qa["id"]], "context": para["context"],
-                             "answer": (text, start), "source": "xquad-en-train",
-                             "pid": f"xquad:{number}:{k}", "answers": [a["text"] for a in qa["answers"]]})
+    for q in xquad_questions("train"):
+        answer = q.qa["answers"][0]
+        text, start = answer["text"].strip(), answer["answer_start"]
+        if q.english is None or q.context[start : start + len(text)] != text:
+            continue
+        rows.append({"question": q.english, "context": q.context, "answer": (text, start),
+                     "source": "xquad-en-train", "pid": f"xquad:{q.article}:{q.paragraph}",
+                     "answers": q.answers})
     log(f"xquad-en-train: {len(rows)} English questions")
     return rows
 

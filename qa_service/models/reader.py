@@ -184,6 +184,16 @@ def best_span(start: np.ndarray, end: np.ndarray, offsets: list[tuple[int, int] 
     return int(first[0]), int(last[1]), float(scores[a, b])
 
 
+def end_without_glued_particle(passage: str, start: int, end: int) -> int:
+    """The span's end before a final 的.
+
+    The tokenizer glues 的 to the word before it (人的, 性的, 时代的 are single tokens), so
+    a span cannot end between them, though answers almost never end with 的 (23 of the
+    10,142 CMRC 2018 train answers).
+    """
+    return end - 1 if end - start > 1 and passage[end - 1] == "的" else end
+
+
 class Reader:
     """Reads passages for a question: the best span of each, with its has-answer probability."""
 
@@ -225,12 +235,12 @@ class Reader:
             if found is None:
                 continue
             p = int(sample)
+            char_end = end_without_glued_particle(passages[p], found[0], found[1])
             current = best[p]
             # A passage read in several windows answers with its most confident window.
             if current is None or (has_answer[w], found[2]) > (current.has_answer, current.score):
-                best[p] = Span(p, found[0], found[1], found[2], float(has_answer[w]))
+                best[p] = Span(p, found[0], char_end, found[2], float(has_answer[w]))
         return best
-
 
     def _fitting(self, question: str) -> str:
         """The question cut to MAX_QUESTION_TOKENS tokens (at a token boundary)."""

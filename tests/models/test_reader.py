@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service.models.reader import Reader, ReaderError, best_span, build_model, load_model, save_weights
+from qa_service.models.reader import (
+    Reader,
+    ReaderError,
+    best_span,
+    build_model,
+    end_without_glued_particle,
+    load_model,
+    save_weights,
+)
 
 # Passage tokens 1..5 cover "藁城区完成了14880户" (question tokens and specials have no offsets).
 OFFSETS = [None, (0, 3), (3, 5), (5, 6), (6, 11), (11, 12), None]
@@ -31,6 +39,14 @@ def test_best_span_never_ends_before_it_starts_nor_runs_too_long() -> None:
 
 def test_a_window_without_passage_tokens_has_no_span() -> None:
     assert best_span(np.zeros(3), np.zeros(3), [None, None, None]) is None
+
+
+def test_a_span_ending_in_a_glued_de_loses_it_and_nothing_else() -> None:
+    passage = "他是波士顿凯尔特人的球员，的"
+    # The tokenizer has 人的 as one token: the answer is 波士顿凯尔特人.
+    assert passage[2 : end_without_glued_particle(passage, 2, 10)] == "波士顿凯尔特人"
+    assert end_without_glued_particle(passage, 2, 9) == 9  # no 的 at the end: unchanged
+    assert end_without_glued_particle(passage, 13, 14) == 14  # a span of 的 alone stays a span
 
 
 @pytest.fixture(scope="module")
