@@ -225,7 +225,7 @@ def calibrate(encoder: object, reader: object, cache: Path, limit: int | None = 
     pids: dict[tuple[int, int], str] = {}
     for q in xquad_questions("test"):
         pid = pids.setdefault((q.article, q.paragraph), f"xquad-{len(pids):04d}")
-        paragraphs[pid] = (f"{q.title} {q.paragraph}", q.context)
+        paragraphs.setdefault(pid, (f"{q.title} {q.paragraph}", q.context))
         for text in (q.qa["question"], q.english):
             if text:
                 questions.append({"question": text, "paragraph": pid, "answers": q.answers})

@@ -235,10 +235,10 @@ class Reader:
             if found is None:
                 continue
             p = int(sample)
-            char_end = end_without_glued_particle(passages[p], found[0], found[1])
             current = best[p]
             # A passage read in several windows answers with its most confident window.
             if current is None or (has_answer[w], found[2]) > (current.has_answer, current.score):
+                char_end = end_without_glued_particle(passages[p], found[0], found[1])
                 best[p] = Span(p, found[0], char_end, found[2], float(has_answer[w]))
         return best
 
