@@ -47,6 +47,10 @@ def test_a_span_ending_in_a_glued_de_loses_it_and_nothing_else() -> None:
     assert passage[2 : end_without_glued_particle(passage, 2, 10)] == "波士顿凯尔特人"
     assert end_without_glued_particle(passage, 2, 9) == 9  # no 的 at the end: unchanged
     assert end_without_glued_particle(passage, 13, 14) == 14  # a span of 的 alone stays a span
+    # Trailing punctuation does not hide the 的 (the answering step trims the comma later).
+    listed = "他是凯尔特人的，球员"
+    assert listed[2 : end_without_glued_particle(listed, 2, 8)] == "凯尔特人"
+    assert end_without_glued_particle(listed, 6, 8) == 8  # 的， alone: nothing to keep before it
 
 
 @pytest.fixture(scope="module")
