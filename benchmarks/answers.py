@@ -147,8 +147,9 @@ def end_to_end(retriever: Retriever, questions: list[dict], results: Results) ->
                 f"{kept / n:.3f} / {rejected / n:.3f}", "", note=f"before: {old_kept:.3f} / {old_rej:.3f}")
 
 
-def bulletins(reading: Retriever, plain: Retriever, results: Results) -> None:
-    rows = [json.loads(line) for line in BULLETIN_QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
+def bulletins(reading: Retriever, plain: Retriever, results: Results,
+              questions: Path = BULLETIN_QUESTIONS) -> None:
+    rows = [json.loads(line) for line in questions.read_text(encoding="utf-8").splitlines() if line]
     print(f"\n## bulletin questions: {len(rows)}")
     counts = {"before": [0, 0, 0], "after": [0, 0, 0]}  # kept, rejected, right answer
     answerable = sum(r["answer"] is not None for r in rows)
@@ -303,6 +304,10 @@ def main() -> None:
     parser.add_argument("--calibration-questions", type=int, default=None, help="only N XQuAD questions")
     parser.add_argument("--index-cache", type=Path, default=None)
     parser.add_argument("--results", default=None)
+    parser.add_argument("--questions", type=Path, default=BULLETIN_QUESTIONS,
+                        help="bulletins section: the questions (e.g. `qa-service feedback export`'s file)")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus",
+                        help="bulletins section: the corpus they are asked of")
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"which to measure, of {','.join(SECTIONS)} (calibrating: --write-calibration)")
     args = parser.parse_args()
@@ -341,10 +346,10 @@ def main() -> None:
                 latency(reading, plain, questions[: args.latency_questions], results)
         if "bulletins" in sections:
             bulletin_dir = Path(tmp) / "bulletins-index"
-            build_index(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=bulletin_dir), encoder)
+            build_index(Settings.from_env(corpus_dir=args.corpus, index_dir=bulletin_dir), encoder)
             index = load_index(bulletin_dir)
             bulletins(Retriever(index, encoder, reader=reader, reader_settings=reader_settings),
-                      Retriever(index, encoder), results)
+                      Retriever(index, encoder), results, args.questions)
 
 
 def reading_alone(reader: object, limit: int | None, results: Results) -> None:

@@ -201,6 +201,58 @@ def serve(host: str, port: int, workers: int, threads: int, debug: bool) -> None
     run_gunicorn(host, port, workers, threads)
 
 
+@main.group()
+def feedback() -> None:
+    """What users said of answers (👍 / 👎 in the chat page)."""
+
+
+@feedback.command("export")
+@click.option("--corpus", "corpus_dir", envvar="QA_CORPUS_DIR", type=click.Path(path_type=Path),
+              default=Path("corpus"), show_default=True, show_envvar=True,
+              help="The feedback database lies beside this folder.")
+@click.option("--db", envvar="QA_FEEDBACK_DB", type=click.Path(path_type=Path), default=None,
+              show_envvar=True, help="The feedback database (default: feedback.sqlite3 beside the corpus).")
+@click.option("--out", "-o", type=click.Path(path_type=Path, allow_dash=True), default=Path("-"),
+              show_default=True, help="JSONL file to write (-: standard output).")
+def feedback_export(corpus_dir: Path, db: Path | None, out: Path) -> None:
+    """Write feedback as test questions in the format of benchmarks/bulletin_questions.jsonl.
+
+    👍 on an answer confirms it, 👍 on "not found" makes an unanswerable question, 👎 with
+    the right text selected makes a question with that answer; 👎 alone is counted, not
+    written. Run them with `benchmarks/answers.py --sections bulletins --questions FILE`.
+    """
+    import os
+    import sqlite3
+    import tempfile
+
+    from .feedback import FeedbackStore, default_feedback_db, export_test_questions
+
+    path = db or default_feedback_db(corpus_dir)
+    if not path.is_file():
+        raise CliError(f"qa-service: no feedback database at {path} (nothing rated yet? set --db or "
+                       "QA_FEEDBACK_DB)")
+    try:
+        rows, skipped = export_test_questions(FeedbackStore(path))
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"qa-service: {path} is not a readable feedback database: {exc}") from exc
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if str(out) == "-":
+        click.echo(text, nl=False)
+    else:
+        # Written aside and renamed: an existing file is replaced whole or not at all.
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, aside = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(aside, out)
+        except BaseException:
+            Path(aside).unlink(missing_ok=True)
+            raise
+    click.echo(f"{len(rows)} test questions from {path}; {skipped} 👎 without the right text not "
+               "exported", err=True)
+
+
 @main.command("model")
 @click.option("--model-cache", envvar="QA_MODEL_CACHE", type=click.Path(path_type=Path), default=None,
               show_envvar=True)

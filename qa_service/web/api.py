@@ -232,12 +232,15 @@ def handle_http_error(exc: HTTPException) -> Any:
     """Registered app-wide: routing errors under /api never reach the blueprint."""
     if not request.path.startswith("/api"):
         return exc
-    codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "bad_request"}
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "bad_request",
+             429: "rate_limited"}
     code = exc.code or 500
     limit = request.max_content_length or 0
     message = exc.description or exc.name
     if code == 413:
         message = f"the request body is larger than {limit // 1024} KB"
+    if code == 429:
+        message = f"too many requests ({exc.description}); try again later / 请求过于频繁，请稍后再试"
     response = error_response(code, codes.get(code, "http_error"), message)
     if code == 405 and exc.get_response().headers.get("Allow"):
         response.headers["Allow"] = exc.get_response().headers["Allow"]

@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request, send_from_directory
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from ..config import default_model_cache
+from ..feedback import FeedbackStore, default_feedback_db
 from ..models import BUILTIN_MODEL, prefer_passive_waits
-from . import api
+from . import api, feedback
 from .service import ServiceState
 
 STATIC = Path(__file__).with_name("static")
@@ -60,6 +63,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         TORCH_THREADS=0,  # threads of web-started builds; 0: the cores this process may use
         READER_WEIGHTS="builtin",  # the reader's weights: builtin, a file, or none
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        FEEDBACK_DB=None,  # default: feedback.sqlite3 beside the corpus folder, outside every index
+        # Per client address and server process (in-memory counts; RATELIMIT_STORAGE_URI,
+        # e.g. redis://, shares them between processes and servers).
+        FEEDBACK_RATE_LIMIT="20 per minute;300 per day",
+        RATELIMIT_STORAGE_URI="memory://",
     )
     app.config.from_prefixed_env("QA")
     if test_config:
@@ -80,8 +88,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if float(app.config["RELOAD_SECONDS"]) > 0:
         state.start_watcher(float(app.config["RELOAD_SECONDS"]))
 
+    feedback_db = app.config["FEEDBACK_DB"] or default_feedback_db(Path(app.config["CORPUS_DIR"]))
+    app.extensions["feedback"] = FeedbackStore(Path(feedback_db))
+
     app.register_blueprint(api.bp)
+    app.register_blueprint(feedback.bp)
+    # Only the public endpoint that writes is limited; the limiter lives in app.extensions.
+    limiter = Limiter(get_remote_address, app=app, storage_uri=str(app.config["RATELIMIT_STORAGE_URI"]),
+                      headers_enabled=True)
+    endpoint = "feedback.post_feedback"
+    rate = limiter.limit(lambda: str(app.config["FEEDBACK_RATE_LIMIT"]), methods=["POST"])
+    app.view_functions[endpoint] = rate(app.view_functions[endpoint])  # type: ignore[assignment]
     app.register_blueprint(web)
+    app.register_error_handler(api.ApiError, api.handle_api_error)  # for every blueprint under /api
     app.register_error_handler(HTTPException, api.handle_http_error)
     app.register_error_handler(Exception, api.handle_unexpected)
 

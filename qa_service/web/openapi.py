@@ -17,7 +17,8 @@ def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "Invalid request", 401: "Missing or wrong admin token",
             403: "Admin endpoints are off (QA_ADMIN_TOKEN unset)", 404: "Not found",
             405: "Method not allowed", 409: "A build is already running",
-            413: "Body too large", 503: "No index is loaded yet"}
+            413: "Body too large", 429: "Too many requests from this client (Retry-After says when)",
+            503: "No index is loaded yet"}
     return {str(c): _json(_ERROR, text[c]) for c in codes}
 
 
@@ -148,6 +149,38 @@ SCHEMAS: dict[str, Any] = {
             "source": {"type": "string", "maxLength": 200, "pattern": _LINE},
         },
     },
+    "Selection": {
+        "type": "object", "required": ["article_id", "char_start", "char_end", "text"],
+        "description": "Text the user marked as the right answer: article offsets, as in citations.",
+        "properties": {
+            "article_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+            "char_start": {"type": "integer", "minimum": 0}, "char_end": {"type": "integer", "minimum": 1},
+            "text": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": "\\S"},
+        },
+    },
+    "FeedbackRequest": {
+        "type": "object", "required": ["rating", "question", "found"],
+        "properties": {
+            "rating": {"type": "string", "enum": ["up", "down"]},
+            "question": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S"},
+            "history": {"type": "array", "maxItems": 10, "items": {"type": "string", "maxLength": 500}},
+            "found": {"type": "boolean", "description": "Whether the answer shown was found."},
+            "answer": {"type": ["string", "null"], "maxLength": 2000, "description": "The answer shown."},
+            "generation": {"type": ["string", "null"], "maxLength": 64},
+            "selection": {"oneOf": [{"$ref": "#/components/schemas/Selection"}, {"type": "null"}],
+                          "description": "On 👎: where the right answer stands (409 if not verbatim)."},
+        },
+    },
+    "Feedback": {
+        "type": "object", "required": ["id", "rating", "question", "found", "created_at"],
+        "properties": {
+            "id": {"type": "integer"}, "rating": {"type": "string"}, "question": {"type": "string"},
+            "found": {"type": "boolean"}, "answer": {"type": ["string", "null"]},
+            "generation": {"type": ["string", "null"]}, "created_at": {"type": "number"},
+            "history": {"type": "array", "items": {"type": "string"}},
+            "selection": {"oneOf": [{"$ref": "#/components/schemas/Selection"}, {"type": "null"}]},
+        },
+    },
     "Health": {
         "type": "object", "required": ["status", "ready", "model", "uptime_s"],
         "properties": {
@@ -225,6 +258,27 @@ def openapi_spec() -> dict[str, Any]:
                 "parameters": [{"name": "article_id", "in": "path", "required": True,
                                 "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}],
                 "responses": {"200": _json(ref("Article"), "The article"), **_errors(404, 503)},
+            }},
+            "/api/feedback": {"post": {
+                "summary": "👍 / 👎 on an answer, optionally with the right text selected (public, "
+                           "rate-limited per client: QA_FEEDBACK_RATE_LIMIT)",
+                "operationId": "addFeedback",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": ref("FeedbackRequest")}}},
+                "responses": {"201": _json({"type": "object", "required": ["id"],
+                                            "properties": {"id": {"type": "integer"}}}, "Stored"),
+                              **_errors(400, 404, 409, 413, 429)},
+            }, "get": {
+                "summary": "Feedback, newest first, 50 a page (admin)", "operationId": "listFeedback",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "page", "in": "query", "schema": {
+                    "type": "integer", "minimum": 1, "maximum": 1000000, "default": 1}}],
+                "responses": {"200": _json({
+                    "type": "object", "required": ["feedback", "page", "per_page", "total"],
+                    "properties": {"feedback": {"type": "array", "items": ref("Feedback")},
+                                   "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                                   "total": {"type": "integer"}}}, "A page of feedback"),
+                    **_errors(400, 401, 403)},
             }},
             "/api/health": {"get": {
                 "summary": "Readiness, model, index generation, counts, uptime", "operationId": "health",
