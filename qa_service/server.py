@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -36,11 +37,30 @@ def _announce(server: Any) -> None:
           file=sys.stderr, flush=True)
 
 
+class ListeningAddress(logging.Filter):
+    """Puts the address into gunicorn's "Listening at:" line.
+
+    With ``reuse_port`` each worker binds the address itself, so gunicorn's master has no
+    socket of its own and logs "Listening at:  (pid)" with the address missing.
+    """
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (str(record.msg).startswith("Listening at:") and isinstance(record.args, tuple)
+                and record.args and not record.args[0]):
+            record.args = (f"http://{self.address} (each worker binds it: SO_REUSEPORT)", *record.args[1:])
+        return True
+
+
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     prefer_passive_waits()  # inherited by the workers, which load torch after the fork
     for name in THREAD_ENV:
         os.environ.setdefault(name, "false" if name == "TOKENIZERS_PARALLELISM" else "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.getLogger("gunicorn.error").addFilter(ListeningAddress(f"{host}:{port}"))
     GunicornServer({
         "bind": f"{host}:{port}",
         "workers": workers,

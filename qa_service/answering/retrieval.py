@@ -14,7 +14,7 @@ from ..corpus import is_blank, normalize_text
 from ..index import LoadedIndex, check_model
 from ..models import Encoder, PassageReader
 from .answer import AnswerSettings, Sentence, best_of, score_sentences
-from .reading import ReaderSettings, SpanAnswer, read_passages
+from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Hit, Mode, SearchSettings, search
 
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
@@ -175,20 +175,19 @@ class Retriever:
     def _read(self, outcome: Outcome, question: str) -> None:
         """The reader's spans, surest first; the passage that holds a found answer moves to
         the top, the others keep their search order."""
+        store = self.index.store
+        captions = [store.is_caption(h.chunk) for h in outcome.hits]
+        if any(captions) and not all(captions):
+            # Photo captions are read after every body passage: a caption answers only
+            # where no body passage does.
+            _reorder(outcome, sorted(range(len(outcome.hits)), key=lambda i: captions[i]))
         spans = read_passages(self.reader, self.index, question,  # type: ignore[arg-type]
                               outcome.hits, self.reader_settings)
         outcome.spans = spans
         if not self.is_found(outcome) or not spans:
             return
         first = spans[0].passage_rank - 1
-        order = [first] + [i for i in range(len(outcome.hits)) if i != first]
-        new_rank = {old + 1: new for new, old in enumerate(order, start=1)}
-        outcome.hits = [outcome.hits[i] for i in order]
-        best = outcome.best + [None] * (len(order) - len(outcome.best))
-        outcome.best = [_reranked(best[i], new_rank[i + 1]) for i in order]
-        if outcome.answer is not None:
-            outcome.answer = replace(outcome.answer, passage_rank=new_rank[outcome.answer.passage_rank])
-        outcome.spans = [replace(s, passage_rank=new_rank[s.passage_rank]) for s in spans]
+        _reorder(outcome, [first] + [i for i in range(len(outcome.hits)) if i != first])
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,
             mode: Mode = "hybrid") -> dict:
@@ -201,7 +200,11 @@ class Retriever:
             return result
         outcome = self.run(query, mode)
         previous = [h for h in (history or [])[-MAX_HISTORY:] if h and h.strip()]
-        if previous and outcome.confidence < self.min_confidence + self.followup_margin:
+        understood_as = None
+        # A question in another language than the one before it starts a new topic: an
+        # English question is never glued to an unrelated Chinese one, nor the reverse.
+        if (previous and is_latin(query) == is_latin(normalize_question(previous[-1]))
+                and outcome.confidence < self.min_confidence + self.followup_margin):
             # An elliptical follow-up ("总投资是多少？") borrows the previous question's
             # subject, but only when that clearly helps: a self-contained new question
             # that retrieves well on its own is never rewritten. The trigger stays on the
@@ -217,10 +220,18 @@ class Retriever:
                 better = self.is_found(combined) and combined.confidence > outcome.confidence + 0.01
             if better:
                 outcome = combined
-        return self._render(question, outcome, top_k, started)
+                understood_as = f"{previous[-1].strip()} {question.strip()}"
+        return self._render(question, outcome, top_k, started, understood_as)
 
-    def _render(self, question: str, outcome: Outcome, top_k: int, started: float) -> dict:
+    def _render(self, question: str, outcome: Outcome, top_k: int, started: float,
+                understood_as: str | None = None) -> dict:
         found = self.is_found(outcome)
+        if found and self.reader is not None:
+            # A found answer stands in a body passage (see _read): photo captions are not
+            # shown as its sources.
+            store = self.index.store  # the answer's passage is first (_read)
+            _reorder(outcome, [i for i, h in enumerate(outcome.hits)
+                               if i == 0 or not store.is_caption(h.chunk)])
         passages = []
         for rank, hit in enumerate(outcome.hits[:top_k], start=1):
             chunk = hit.chunk
@@ -259,6 +270,9 @@ class Retriever:
             "answer": answer,
             "passages": passages,
             "generation": self.index.generation,
+            # A follow-up read together with the question before it: shown to the user
+            # ("按上文理解为：…"), so a wrong reading is visible; null otherwise.
+            "understood_as": understood_as,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
         }
 
@@ -284,6 +298,20 @@ def _answer_json(passages: list[dict], found: SpanAnswer | Sentence, kind: str, 
         "kind": kind,
         "sentence": {"text": sentence, "char_start": sentence_start, "char_end": sentence_end},
     }
+
+
+def _reorder(outcome: Outcome, order: list[int]) -> None:
+    """Keep the hits at ``order`` (old indexes, all or some of them) in that order,
+    renumbering every rank that points at them; what pointed at a dropped hit goes."""
+    new_rank = {old + 1: new for new, old in enumerate(order, start=1)}
+    best = outcome.best + [None] * (len(outcome.hits) - len(outcome.best))
+    outcome.hits = [outcome.hits[i] for i in order]
+    outcome.best = [_reranked(best[i], new_rank[i + 1]) for i in order]
+    if outcome.answer is not None:
+        rank = new_rank.get(outcome.answer.passage_rank)
+        outcome.answer = None if rank is None else replace(outcome.answer, passage_rank=rank)
+    outcome.spans = [replace(s, passage_rank=new_rank[s.passage_rank]) for s in outcome.spans
+                     if s.passage_rank in new_rank]
 
 
 def _reranked(sentence: Sentence | None, rank: int) -> Sentence | None:

@@ -10,6 +10,7 @@ from .chunking import (
     sentence_units,
     split_sentences,
 )
+from .examples import EXAMPLES_FILE, read_example_questions
 from .ingest import (
     Article,
     CorpusReadResult,
@@ -24,6 +25,7 @@ from .ingest import (
 from .normalize import SCHEMA_WHITESPACE, is_blank, normalize_text
 
 __all__ = [
+    "EXAMPLES_FILE",
     "SCHEMA_WHITESPACE",
     "Article",
     "Chunk",
@@ -39,6 +41,7 @@ __all__ = [
     "normalize_text",
     "parse_document",
     "read_corpus",
+    "read_example_questions",
     "repair_fragments",
     "sentence_units",
     "split_sentences",

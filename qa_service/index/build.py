@@ -19,7 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Settings
-from ..corpus import Article, Chunk, SkippedFile, chunk_article, embedding_text, read_corpus, sentence_units
+from ..corpus import (
+    EXAMPLES_FILE,
+    Article,
+    Chunk,
+    SkippedFile,
+    chunk_article,
+    embedding_text,
+    read_corpus,
+    read_example_questions,
+    sentence_units,
+)
 from ..models import Encoder, calibration_for, resolve_threads, use_threads
 from . import generations
 from .chunk_store import SentenceSpan, write_chunk_store
@@ -159,6 +169,9 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         chunking = settings.chunking.fingerprint()
         previous, reason = (None, "--full was asked for") if full else load_previous(
             index_dir, encoder.name, encoder.dimension, chunking, FORMAT_VERSION)
+        examples, problem = read_example_questions(settings.corpus_dir)
+        if problem:
+            corpus.skipped.append(SkippedFile(EXAMPLES_FILE, problem))
         summary = BuildSummary(files=len(corpus.files), articles=len(corpus.articles),
                                skipped_files=[_skip(s) for s in corpus.skipped],
                                full_rebuild_reason=None if previous else reason,
@@ -200,7 +213,7 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         staging = generations.new_staging_dir(index_dir)
         try:
             _write_generation(staging, settings, encoder, corpus.articles, chunks, vectors,
-                              passage_texts, sentences, sentence_vectors, corpus.files, summary)
+                              passage_texts, sentences, sentence_vectors, corpus.files, summary, examples)
             summary.generation = generations.publish(index_dir, staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -226,7 +239,7 @@ def _count_articles(articles: list[Article], previous: PreviousVectors | None,
 def _write_generation(staging: Path, settings: Settings, encoder: Encoder, articles: list[Article],
                       chunks: list[Chunk], vectors: np.ndarray, passage_texts: list[str],
                       sentences: list[SentenceSpan], sentence_vectors: np.ndarray,
-                      corpus_files: dict[str, str], summary: BuildSummary) -> None:
+                      corpus_files: dict[str, str], summary: BuildSummary, examples: list[str]) -> None:
     ids = np.arange(len(chunks), dtype=np.int64)
     index = build_vector_index(ids, vectors, encoder.dimension, settings.exact_search_limit)
     index.save(staging / VECTORS)
@@ -248,6 +261,7 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
         "build": {k: v for k, v in summary.to_dict().items() if k.startswith(("articles_", "chunks_"))},
         "corpus_files": corpus_files,
         "skipped_files": summary.skipped_files,
+        "examples": examples,  # the chat page's example questions (corpus/example_questions.json)
         "file_sizes": {name: (staging / name).stat().st_size for name in (VECTORS, CHUNKS, SENTENCE_VECTORS)},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -6,6 +6,7 @@ corpus. Each thread gets its own read-only connection.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -88,6 +89,8 @@ class ChunkStore:
             raise FileNotFoundError(f"chunk store missing: {path}")
         self.path = path
         self._local = threading.local()
+        # Articles never change within a generation; a search touches a handful of them.
+        self.paragraph_kinds = functools.lru_cache(maxsize=4096)(self._paragraph_kinds)
         self.count_chunks()  # fail now, not at the first question, if the file is broken
 
     def _conn(self) -> sqlite3.Connection:
@@ -115,6 +118,19 @@ class ChunkStore:
         ).fetchall()
         return {row[0]: StoredChunk(*row) for row in rows}
 
+    def _paragraph_kinds(self, article_id: str) -> tuple[str, ...]:
+        """Each paragraph's kind (heading, byline, caption, body), in order."""
+        row = self._conn().execute("SELECT paragraphs FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return tuple(kind for _, _, kind in json.loads(row[0])) if row else ()
+
+    def is_caption(self, chunk: StoredChunk) -> bool:
+        """Whether the chunk holds only photo captions (the block of them a scanned page
+        opens with): never the source of an answer that a body passage gives. An article
+        without body paragraphs is a short text the layout rules took for captions."""
+        article = self.paragraph_kinds(chunk.article_id)
+        kinds = article[chunk.paragraph : chunk.paragraph_end + 1]
+        return bool(kinds) and all(kind == "caption" for kind in kinds) and "body" in article
+
     def sentences_within(self, article_id: str, start: int, end: int) -> list[SentenceSpan]:
         rows = self._conn().execute(
             "SELECT id, article_id, paragraph, char_start, char_end FROM sentences"
@@ -135,11 +151,13 @@ class ChunkStore:
         """(sentence id, article id, char_start, char_end) of every sentence."""
         return self._conn().execute("SELECT id, article_id, char_start, char_end FROM sentences").fetchall()
 
-    def list_articles(self, offset: int, limit: int) -> list[dict]:
+    def list_articles(self, offset: int, limit: int, newest_first: bool = False) -> list[dict]:
+        """A page of articles by source file, or newest first (undated ones last)."""
+        order = "a.date IS NULL, a.date DESC, a.rowid DESC" if newest_first else "a.source, a.rowid"
         rows = self._conn().execute(
             "SELECT a.id, a.title, a.source, a.date, a.paragraphs,"
             " (SELECT count(*) FROM chunks c WHERE c.article_id = a.id)"
-            " FROM articles a ORDER BY a.source, a.rowid LIMIT ? OFFSET ?",
+            f" FROM articles a ORDER BY {order} LIMIT ? OFFSET ?",
             (limit, offset),
         ).fetchall()
         return [{"id": r[0], "title": r[1], "source": r[2], "date": r[3],

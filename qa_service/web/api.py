@@ -131,10 +131,13 @@ def list_articles() -> Any:
     if not valid or not 1 <= int(page) <= MAX_PAGE or not 1 <= int(per_page) <= MAX_PER_PAGE:
         raise ApiError(400, "invalid_request",
                        f"page must be from 1 to {MAX_PAGE} and per_page from 1 to {MAX_PER_PAGE}")
+    sort = request.args.get("sort", "source")
+    if sort not in ("source", "newest"):
+        raise ApiError(400, "invalid_request", "sort must be 'source' or 'newest'")
     store = _ready().index.store
     p, n = int(page), int(per_page)
-    return jsonify({"articles": store.list_articles((p - 1) * n, n), "page": p, "per_page": n,
-                    "total": store.count_articles()})
+    return jsonify({"articles": store.list_articles((p - 1) * n, n, newest_first=sort == "newest"),
+                    "page": p, "per_page": n, "total": store.count_articles()})
 
 
 @bp.get("/articles/<article_id>")

@@ -42,6 +42,13 @@ def chat_page() -> Response:
     return response
 
 
+@web.get("/favicon.ico")
+def favicon() -> Response:
+    # Browsers ask for /favicon.ico whatever the page links; an SVG answers it.
+    response = send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+    return response
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Defaults, then ``QA_*`` environment variables, then ``test_config``.
 

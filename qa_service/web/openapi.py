@@ -94,6 +94,10 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "question": {"type": "string"},
             "query": {"type": "string", "description": "The normalised question that was searched."},
+            "understood_as": {"type": ["string", "null"], "description": (
+                "A follow-up read together with the previous question of the history (the chat "
+                "page shows it as 按上文理解为：…); null when the question was read alone. A question "
+                "in another language than the previous one is never read as its follow-up.")},
             "found": {"type": "boolean"}, "message": {"type": ["string", "null"]},
             "confidence": {"type": "number", "description": (
                 "With the reader: the calibrated probability that the answer is right. Without "
@@ -191,6 +195,8 @@ SCHEMAS: dict[str, Any] = {
             "reload_error": {"type": "string"},
             "generation": {"type": "string"}, "built_at": {"type": "string"},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "examples": {"type": "array", "items": {"type": "string"},
+                         "description": "Example questions for this corpus (corpus/example_questions.json)."},
             "message": {"type": ["string", "null"]}, "fix": {"type": "string"},
             "threads": {
                 "type": "object", "description": "torch threads per request and of web-started builds "
@@ -235,6 +241,8 @@ def openapi_spec() -> dict[str, Any]:
                      "schema": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 1}},
                     {"name": "per_page", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                    {"name": "sort", "in": "query", "description": "by source file, or newest first",
+                     "schema": {"type": "string", "enum": ["source", "newest"], "default": "source"}},
                 ],
                 "responses": {"200": _json({
                     "type": "object", "required": ["articles", "page", "per_page", "total"],

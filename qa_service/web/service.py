@@ -151,5 +151,6 @@ class ServiceState:
             "generation": retriever.index.generation,
             "built_at": manifest["built_at"],
             "counts": {k: manifest["counts"][k] for k in ("files", "articles", "chunks")},
+            "examples": manifest.get("examples", []),
         })
         return body

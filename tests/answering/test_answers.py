@@ -95,6 +95,29 @@ def test_history_never_hijacks_a_question_that_stays_unanswered(retriever: Retri
     assert not any("14880户" in p["text"] for p in result["passages"][:1])
 
 
+def test_a_question_in_another_language_is_never_read_as_a_follow_up(
+        retriever: Retriever, fake_encoder: FakeEncoder) -> None:
+    retriever.index.manifest["calibration"]["min_confidence"] = 2.0  # every question is weak
+    before = fake_encoder.queries_encoded
+    result = retriever.ask("How much was invested?", history=["第四季度观摩活动一共看了多少个项目?"])
+    assert fake_encoder.queries_encoded - before == 1  # searched alone, never glued to the Chinese one
+    assert result["query"] == "How much was invested?" and result["understood_as"] is None
+
+
+def test_a_follow_up_that_is_rewritten_says_how_it_was_read(retriever: Retriever) -> None:
+    # Weak alone, found together with the previous question: the rewrite is shown.
+    calibration = retriever.index.manifest["calibration"]
+    alone = retriever.run(normalize_question("多少户?"))
+    together = retriever.run(normalize_question("藁城区厕所改造 多少户?"))
+    calibration["min_confidence"] = (alone.confidence + together.confidence) / 2
+    retriever.followup_margin = 0.0
+    if not alone.confidence < calibration["min_confidence"] < together.confidence:
+        pytest.fail("the fake encoder no longer separates the two questions")
+    result = retriever.ask("多少户?", history=["藁城区厕所改造"])
+    assert result["understood_as"] == "藁城区厕所改造 多少户?"
+    assert retriever.ask("多少户?")["understood_as"] is None
+
+
 def test_found_follows_how_far_the_answer_stands_out_when_calibrated(retriever: Retriever) -> None:
     calibration = retriever.index.manifest["calibration"]
     outcome = retriever.run(normalize_question("全区共完成厕所改造多少户?"))

@@ -157,3 +157,30 @@ def test_reader_setting_none_means_no_reader_and_missing_weights_fail_clearly(tm
     assert load_configured_reader("none", tmp_path)[0] is None
     with pytest.raises(ReaderError, match=r"missing.*QA_READER_WEIGHTS=none"):
         load_configured_reader(str(tmp_path / "gone.safetensors"), tmp_path)
+
+
+CAPTIONS = "\n\n".join(f"新区第{n}号工地施工现场，项目总投资50亿元，塔吊林立。 记者李四摄" for n in "一二三四")
+CAPTIONED = (CAPTIONS + "\n\n新区建设提速\n\n今年以来，新区重点项目完成投资50亿元，新建道路12条，"
+             "建成公园3个，新区面貌焕然一新，群众获得感持续提升。新区还引进企业20家。\n")
+
+
+def test_photo_captions_are_never_the_answer_or_a_source_when_a_body_passage_answers(
+        tmp_path: Path, fake_encoder: FakeEncoder) -> None:
+    corpus = tmp_path / "captioned"
+    corpus.mkdir()
+    (corpus / "page.txt").write_text(CAPTIONED, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "captioned-index")
+    build_index(settings, fake_encoder)
+    index = load_index(settings.index_dir)
+    chunks = index.store.get_chunks(list(range(index.store.count_chunks())))
+    captions = {c.text for c in chunks.values() if index.store.is_caption(c)}
+    assert len(captions) == 1 and "50亿元" in next(iter(captions))  # the block of captions alone
+
+    reader = FakeReader({"投资": "50亿元"})
+    result = retriever_with(settings.index_dir, fake_encoder, reader).ask("新区投资多少？", top_k=5)
+    assert result["found"] and result["answer"]["text"] == "50亿元"
+    assert result["passages"][0]["text"] not in captions
+    assert not any(p["text"] in captions for p in result["passages"])
+    # Unanswered, the nearest passages may include the captions (nothing better is known).
+    unanswered = retriever_with(settings.index_dir, fake_encoder, FakeReader({})).ask("新区投资多少？", top_k=5)
+    assert not unanswered["found"] and any(p["text"] in captions for p in unanswered["passages"])

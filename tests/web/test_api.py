@@ -240,7 +240,7 @@ def test_page_is_served_with_security_headers_and_no_inline_script(client: Flask
     response = client.get("/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "<script src=" in html and "<script>" not in html and " on" + "click=" not in html
+    assert '<script type="module" src=' in html and "<script>" not in html and " on" + "click=" not in html
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -10,16 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from werkzeug.serving import make_server
 
+from qa_service.cli import main
 from qa_service.config import Settings
 from qa_service.index import build_index
 from qa_service.web import create_app
 
-from ..conftest import SEED_CORPUS, FakeEncoder, FakeReader
+from ..conftest import SEED_ANSWERS, SEED_CORPUS, FakeEncoder, FakeReader
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 XSS_QUESTION = "<img src=x onerror=\"window.__xss='question'\"><script>window.__xss='q2'</script>厕所改造"
+DATED_ARTICLE = (
+    "---\ntitle: 图书馆新馆开放\ndate: 2021-12-20\nsource: 石家庄日报\n---\n"
+    "市图书馆新馆今天正式开放，馆内藏书120万册，设有少儿阅览区。\n"
+)
+EXAMPLES = ["图书馆藏书多少册？", "全区共完成厕所改造多少户?"]
 XSS_ARTICLE = (
     "<script>window.__xss='title'</script>恶意标题\n\n"
     "本报讯(记者 测试)\n\n"
@@ -38,22 +47,32 @@ def _require_chromium() -> None:
         pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("browser")
+def _serve(root: Path) -> tuple[Any, str, Any]:
     corpus = root / "corpus"
     shutil.copytree(SEED_CORPUS, corpus)
     (corpus / "xss.txt").write_text(XSS_ARTICLE, encoding="utf-8")
+    (corpus / "dated.md").write_text(DATED_ARTICLE, encoding="utf-8")
+    (corpus / "example_questions.json").write_text(json.dumps(EXAMPLES, ensure_ascii=False), encoding="utf-8")
     encoder = FakeEncoder()
     build_index(Settings(corpus_dir=corpus, index_dir=root / "embeddings"), encoder)
-    app = create_app({"INDEX_DIR": str(root / "embeddings"), "ENCODER": encoder, "READER": FakeReader(),
-                      "MODEL": encoder.name})
-    app.extensions["qa"].retriever.index.manifest["calibration"]["min_confidence"] = 0.15
+    reader = FakeReader({**SEED_ANSWERS, "藏书": "120万册"})
+    app = create_app({"INDEX_DIR": str(root / "embeddings"), "CORPUS_DIR": str(corpus), "ENCODER": encoder,
+                      "READER": reader, "MODEL": encoder.name, "RELOAD_SECONDS": 0.2})
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return app, f"http://127.0.0.1:{server.server_port}", server
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
+    app, url, server = _serve(tmp_path_factory.mktemp("browser"))
+    yield app, url
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def live_server(served: tuple[Any, str]) -> str:
+    return served[1]
 
 
 @pytest.fixture(scope="module")
@@ -91,44 +110,321 @@ def ask(page: Any, question: str) -> Any:
     return page.locator(".message.bot, .message.error").last
 
 
-def test_ask_shows_the_answer_highlighted_with_citations(page: Any, tmp_path: Path) -> None:
+def ask(page: Any, question: str) -> Any:
+    before = page.locator(".message.bot:not(.busy), .message.error").count()
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.message.bot:not(.busy), .message.error').length > n", arg=before)
+    return page.locator(".message.bot, .message.error").last
+
+
+def keep_screenshot(page: Any, tmp_path: Path, name: str) -> None:
+    page.screenshot(path=str(tmp_path / name), full_page=False)
+    assert (tmp_path / name).stat().st_size > 10_000
+    if os.environ.get("QA_SCREENSHOTS"):  # a folder to keep the screenshots in, to look at
+        shutil.copy(tmp_path / name, Path(os.environ["QA_SCREENSHOTS"]))
+
+
+def filled_length(locator: Any) -> int:
+    """Characters shown on a coloured background (what reads as highlighted)."""
+    return int(locator.evaluate("""box => [...box.querySelectorAll('mark')]
+        .filter(m => getComputedStyle(m).backgroundColor !== 'rgba(0, 0, 0, 0)')
+        .reduce((n, m) => n + m.textContent.length, 0)"""))
+
+
+def marked_text(locator: Any, kind: str) -> list[str]:
+    return locator.locator(f"mark.{kind}").all_inner_texts()
+
+
+def test_the_short_answer_comes_first_with_its_citation_and_its_context(page: Any, tmp_path: Path) -> None:
     answer = ask(page, "全区共完成厕所改造多少户?")
-    # The short answer first and large, then its sentence with the answer marked inside.
-    short = answer.locator(".answer .short-answer")
+    short = answer.locator(".short-answer")
     assert short.inner_text() == "14880户"
-    sentence = answer.locator(".answer-sentence")
-    assert "厕所改造14880户" in sentence.inner_text() and sentence.locator("mark").inner_text() == "14880户"
-    assert float(short.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) > \
-        float(sentence.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
-    cards = answer.locator(".source")
-    assert cards.first.locator("mark").inner_text() == "14880户"
-    assert cards.count() == 5
-    assert "《藁城这一年》" in cards.first.inner_text()
-    assert "000_84a38a59f6898cf4.txt" in cards.first.inner_text()
-    answer.locator(".answer .cite").click()
-    page.screenshot(path=str(tmp_path / "answered-chat.png"), full_page=True)
-    assert (tmp_path / "answered-chat.png").stat().st_size > 10_000
-    if os.environ.get("QA_SCREENSHOTS"):  # a folder to keep the screenshot in, to look at
-        shutil.copy(tmp_path / "answered-chat.png", Path(os.environ["QA_SCREENSHOTS"]))
-    assert "gen-000001" in page.inner_text("#status")
-
-
-def test_source_expands_and_opens_the_article_at_the_passage(page: Any) -> None:
-    answer = ask(page, "全区共完成厕所改造多少户?")
+    assert "《藁城这一年》" in answer.locator(".answer-cite").inner_text()
     card = answer.locator(".source").first
+    assert "".join(marked_text(card, "answer")) == "14880户"  # the span, inside its sentence
+    assert "厕所改造" in "".join(marked_text(card, "sentence"))
+    assert float(short.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) > \
+        float(card.locator(".source-text").evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+    assert re.fullmatch(r"用时 \d+\.\d\d 秒", answer.locator(".took").inner_text())
+    assert "gen-000001" in page.inner_text("#status")
+    keep_screenshot(page, tmp_path, "desktop-answer.png")
+
+
+# 1
+@pytest.mark.parametrize("viewport", [{"width": 1100, "height": 700}, {"width": 375, "height": 740}])
+def test_each_new_answer_lands_below_the_top_bar(browser: Any, live_server: str, viewport: dict) -> None:
+    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live_server + "/")
+    bar = page.locator("#topbar").bounding_box()
+    for question in ["全区共完成厕所改造多少户?", "大会由谁主持?", "全区共完成厕所改造多少户?"]:
+        answer = ask(page, question)
+        asked = page.locator(".message.user").last.bounding_box()
+        top = answer.bounding_box()
+        assert asked["y"] >= bar["y"] + bar["height"] - 1  # the question is not under the bar
+        assert top["y"] < viewport["height"] - 100  # and the answer's first lines show
+    context.close()
+
+
+# 2
+def test_not_found_is_said_once_with_the_nearest_passages_folded_and_unmarked(page: Any) -> None:
+    answer = ask(page, "鲸鱼宇航员弹钢琴")
+    text = answer.inner_text()
+    assert text.count("没有") == 1 and "仅供参考" not in text and "相关性较弱" not in text
+    summary = answer.locator(".nearest summary")
+    assert re.fullmatch(r"查看最接近的段落 \(\d\)", summary.inner_text())
+    assert not answer.locator(".source").first.is_visible()
+    summary.click()
+    assert answer.locator(".source").first.is_visible()
+    assert answer.locator("mark").count() == 0
+
+
+# 3
+def test_only_the_answer_is_highlighted_and_expanding_keeps_it_so(page: Any) -> None:
+    answer = ask(page, "全区共完成厕所改造多少户?")
+    others = answer.locator(".source:not(.holds-answer)")
+    assert others.count() == 4
+    assert answer.locator(".source:not(.holds-answer) mark.answer, .source:not(.holds-answer) mark.sentence").count() == 0
+    card = answer.locator(".source.holds-answer")
     card.get_by_role("button", name="展开段落").click()
-    page.wait_for_selector(".source .paragraph")
-    assert "14880户" in card.locator(".paragraph").inner_text()
-    card.get_by_role("button", name="打开全文").click()
+    paragraph = card.locator(".paragraph")
+    paragraph.wait_for()
+    assert "".join(marked_text(paragraph, "answer")) == "14880户"
+    assert filled_length(paragraph) == len("14880户")  # not the whole paragraph
+
+
+# 4
+def test_on_a_phone_the_answer_is_shown_once(browser: Any, live_server: str, tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(live_server + "/")
+    answer = ask(page, "全区共完成厕所改造多少户?")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    # The short answer once, large, with its citation; its sentence once, in the card below.
+    assert answer.inner_text().count("全区共完成厕所改造14880户") == 1
+    assert answer.locator(".short-answer").is_visible()
+    composer = page.locator("#ask-form").bounding_box()
+    assert composer["x"] >= 0 and composer["x"] + composer["width"] <= 375
+    keep_screenshot(page, tmp_path, "phone-answer.png")
+    context.close()
+
+
+# 5
+def test_cards_cite_title_date_and_source_never_files_scores_or_markers(page: Any) -> None:
+    answer = ask(page, "图书馆藏书多少册？")
+    assert answer.locator(".short-answer").inner_text() == "120万册"
+    card = answer.locator(".source").first
+    head = card.locator(".source-head").inner_text()
+    assert "《图书馆新馆开放》" in head and "2021-12-20" in head and "石家庄日报" in head
+    ranks = [int(n.strip("[]")) for n in answer.locator(".source-num").all_inner_texts()]
+    assert ranks == sorted(ranks)
+    text = answer.inner_text()
+    assert ".txt" not in text and ".md" not in text and "相关度" not in text
+    answer = ask(page, "石家庄日报首席记者吴温")
+    if answer.locator(".nearest summary").count():
+        answer.locator(".nearest summary").click()
+    shown = answer.inner_text()
+    assert "首席记者 吴温" in shown and "□" not in shown
+    # The file is named in the article's details.
+    answer.locator(".source").first.get_by_role("button", name="打开全文").click()
+    assert re.search(r"文件 \S+\.(txt|md)", page.inner_text("#article-meta"))
+
+
+# 6
+def test_the_article_dialog_keeps_its_head_closes_on_the_backdrop_and_keeps_focus(page: Any) -> None:
+    answer = ask(page, "全区共完成厕所改造多少户?")
+    answer.locator(".source.holds-answer").get_by_role("button", name="打开全文").click()
     dialog = page.locator("#article-view")
-    dialog.locator("mark").first.wait_for()
-    assert dialog.locator("#article-title").inner_text() == "藁城这一年"
-    assert "14880户" in dialog.locator("mark").first.inner_text()
-    assert dialog.locator("mark").first.is_visible()
-    box, view = dialog.locator("mark").first.bounding_box(), dialog.bounding_box()
-    assert view["y"] <= box["y"] <= view["y"] + view["height"]  # scrolled into view
-    page.keyboard.press("Escape")
+    mark = dialog.locator("mark.answer")
+    mark.wait_for()
+    assert mark.inner_text() == "14880户" and mark.is_visible()
+    assert filled_length(dialog) == len("14880户")  # the answer, not the whole chunk
+    dialog.evaluate("d => d.scrollTo(0, d.scrollHeight)")
+    close = page.locator("#close-article").bounding_box()
+    box = dialog.bounding_box()
+    assert box["y"] <= close["y"] <= box["y"] + box["height"]  # still in view at the end
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.getElementById('article-view').contains(document.activeElement)")
+    page.mouse.click(5, 5)  # the backdrop
     assert not dialog.is_visible()
+
+
+# 7
+def test_the_page_notices_a_new_index_and_survives_a_server_error(browser: Any, tmp_path: Path) -> None:
+    app, url, server = _serve(tmp_path / "live")
+    try:
+        context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(url + "/")
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('gen-000001')")
+        corpus = tmp_path / "live" / "corpus"
+        (corpus / "new.txt").write_text("新文章\n\n全市新增绿地300公顷。\n", encoding="utf-8")
+        build_index(Settings(corpus_dir=corpus, index_dir=tmp_path / "live" / "embeddings"),
+                    app.extensions["qa"].encoder)
+        page.wait_for_timeout(600)  # the server's watcher loads the new generation
+        ask(page, "全区共完成厕所改造多少户?")
+        page.wait_for_function("() => document.getElementById('notice').textContent.includes('新增 1 篇文章')")
+        assert "gen-000002" in page.inner_text("#status") and "6 篇文章" in page.inner_text("#status")
+
+        page.route("**/api/ask", lambda route: route.abort("failed"))
+        page.route("**/api/health", lambda route: route.abort("failed"))
+        error = ask(page, "大会由谁主持?")
+        assert "无法连接服务" in error.inner_text() and "Failed to fetch" not in error.inner_text()
+        page.wait_for_function("() => document.getElementById('status').classList.contains('down')")
+        page.unroute("**/api/ask")
+        page.unroute("**/api/health")
+        error.get_by_role("button", name="重试").click()
+        page.wait_for_selector(".message.error", state="detached")
+        assert page.locator(".message.bot").last.locator(".short-answer").inner_text() == "马宇骏"
+        page.route("**/api/ask", lambda route: route.fulfill(
+            status=500, content_type="application/json",
+            body='{"error": {"code": "internal_error", "message": "internal error"}}'))
+        assert "服务暂时出错了" in ask(page, "厕所改造").inner_text()
+        page.reload()
+        page.wait_for_selector(".message.user")
+        assert "厕所改造" not in page.locator(".message.user").all_inner_texts()  # errors are not kept
+        assert page.locator(".message.error").count() == 0
+        context.close()
+    finally:
+        server.shutdown()
+
+
+# 8
+def test_the_composer_counts_characters_and_shrinks_after_sending(browser: Any, live_server: str) -> None:
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live_server + "/")
+    height = page.locator("#question").bounding_box()["height"]
+    assert not page.locator("#counter").is_visible()
+    page.fill("#question", "问" * 420)
+    assert page.inner_text("#counter") == "420 / 500"
+    page.fill("#question", "问" * 600)
+    assert page.input_value("#question") == "问" * 500 and "已达上限" in page.inner_text("#counter")
+    page.fill("#question", "厕所改造\n多少户\n全区\n共完成")
+    assert page.locator("#question").bounding_box()["height"] > height
+    page.press("#question", "Enter")
+    page.wait_for_selector(".message.bot:not(.busy)")
+    assert page.locator("#question").bounding_box()["height"] <= height + 1
+    assert "Shift" in (page.get_attribute("#question", "placeholder") or "")
+    context.close()
+    phone = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.goto(live_server + "/")
+    placeholder = page.get_attribute("#question", "placeholder") or ""
+    assert placeholder and "Shift" not in placeholder
+    phone.close()
+
+
+# 9
+def test_a_follow_up_rewrite_is_shown_to_the_user(page: Any) -> None:
+    ask(page, "藁城区今年开工了多少个重点项目?")
+    with page.expect_request("**/api/ask") as request:
+        answer = ask(page, "总投资是多少?")
+    assert request.value.post_data_json["history"][-1] == "藁城区今年开工了多少个重点项目?"
+    expected = request.value.response().json()["understood_as"]
+    if expected:
+        assert f"按上文理解为：{expected}" in answer.inner_text()
+    page.route("**/api/ask", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({
+            **request.value.response().json(), "understood_as": "藁城区今年开工了多少个重点项目? 总投资是多少?"})))
+    assert "按上文理解为：藁城区今年开工了多少个重点项目? 总投资是多少?" in ask(page, "总投资是多少?").inner_text()
+
+
+# 10
+def test_the_welcome_screen_shows_the_corpus_and_its_own_examples(page: Any) -> None:
+    page.wait_for_selector(".example")
+    assert page.locator(".example").all_inner_texts() == EXAMPLES  # from corpus/example_questions.json
+    assert "当前收录 5 篇文章" in page.inner_text("#welcome")
+    page.wait_for_selector("#newest li")
+    newest = page.locator("#newest li").all_inner_texts()
+    assert newest[0].startswith("《图书馆新馆开放》") and "2021-12-20" in newest[0] and len(newest) == 3
+    page.locator(".example").first.click()
+    page.wait_for_selector(".message.bot:not(.busy)")
+    assert page.locator(".short-answer").last.inner_text() == "120万册"
+
+
+# 11
+def test_small_things_favicon_tab_stops_clear_confirmation_dark_mode(browser: Any, live_server: str) -> None:
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN", color_scheme="dark")
+    page = context.new_page()
+    assert page.request.get(live_server + "/favicon.ico").status == 200
+    page.goto(live_server + "/")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert sum(int(v) for v in re.findall(r"\d+", background)[:3]) < 3 * 60  # dark
+    for question in ["全区共完成厕所改造多少户?", "大会由谁主持?", "鲸鱼宇航员弹钢琴"]:
+        ask(page, question)
+    stops = page.evaluate("""[...document.querySelectorAll('button, textarea, summary, [tabindex]')]
+        .filter(e => e.tabIndex >= 0 && !e.disabled && e.getClientRects().length).length""")
+    assert stops <= 12  # two per answer, the composer, the clear button
+    page.click("#clear-history")
+    assert page.locator(".message").count() > 0 and "确认" in page.inner_text("#clear-history")
+    page.click("#clear-history")
+    assert page.locator(".message").count() == 0
+    context.close()
+
+
+def test_the_arrow_keys_move_between_an_answers_buttons(page: Any) -> None:
+    answer = ask(page, "全区共完成厕所改造多少户?")
+    answer.get_by_role("button", name="展开段落").first.focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.textContent") == "打开全文"
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.textContent") == "复制出处"
+
+
+def test_copy_gives_the_answer_with_its_citation(browser: Any, live_server: str) -> None:
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN",
+                                  permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(live_server + "/")
+    answer = ask(page, "全区共完成厕所改造多少户?")
+    answer.get_by_role("button", name="复制答案").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("14880户") and "《藁城这一年》" in copied and "第32段" in copied
+    assert "[" not in copied  # no character offsets
+    context.close()
+
+
+def test_feedback_round_trips_from_a_click_to_the_export(page: Any, served: tuple[Any, str],
+                                                         tmp_path: Path) -> None:
+    app = served[0]
+    store = app.extensions["feedback"]
+    before = store.count()
+    answer = ask(page, "全区共完成厕所改造多少户?")
+    answer.get_by_role("button", name="👍 答案有用 / Helpful").click()
+    page.wait_for_function("n => document.querySelectorAll('.feedback-status').length && "
+                           "[...document.querySelectorAll('.feedback-status')].some(e => e.textContent)", arg=0)
+    assert answer.get_by_role("button", name="👍 答案有用 / Helpful").get_attribute("aria-pressed") == "true"
+
+    wrong = ask(page, "图书馆新馆设有什么阅览区？")  # the fake reader has no answer for it: not found
+    wrong.get_by_role("button", name="👎 答案不对 / Not right").click()
+    wrong.locator(".nearest summary").click()
+    text = wrong.locator(".source-text", has_text="少儿阅览区").first
+    text.evaluate("""(box) => {
+        const node = [...box.childNodes].find(n => n.textContent.includes('少儿阅览区'));
+        const at = node.textContent.indexOf('少儿阅览区');
+        const range = document.createRange();
+        range.setStart(node.firstChild || node, at);
+        range.setEnd(node.firstChild || node, at + 5);
+        const selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+    }""")
+    assert "已选中：「少儿阅览区」" in wrong.locator(".picked").inner_text()
+    wrong.get_by_role("button", name="提交").click()
+    page.wait_for_function("() => [...document.querySelectorAll('.feedback-status')].some("
+                           "e => e.textContent.includes('已记下正确答案'))")
+    assert store.count() == before + 2
+
+    out = tmp_path / "feedback.jsonl"
+    run = CliRunner().invoke(main, ["feedback", "export", "--db", str(store.path), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {"question": "全区共完成厕所改造多少户?", "answer": "14880户"}.items() <= rows[-2].items()
+    assert {"question": "图书馆新馆设有什么阅览区？", "answer": "少儿阅览区"}.items() <= rows[-1].items()
 
 
 def test_history_survives_a_reload_and_can_be_cleared(page: Any) -> None:
@@ -136,39 +432,28 @@ def test_history_survives_a_reload_and_can_be_cleared(page: Any) -> None:
     page.reload()
     page.wait_for_selector(".message.user")
     assert "全区共完成厕所改造多少户?" in page.inner_text("#messages")
-    assert page.locator(".message.bot .answer mark").count() >= 1
+    assert page.locator(".message.bot mark.answer").count() >= 1
+    page.click("#clear-history")
     page.click("#clear-history")
     assert page.locator(".message").count() == 0
     page.reload()
     assert page.locator(".message").count() == 0
 
 
-def test_follow_up_questions_send_the_earlier_ones(page: Any) -> None:
-    ask(page, "藁城区今年开工了多少个重点项目?")
-    with page.expect_request("**/api/ask") as request:
-        ask(page, "总投资是多少?")
-    assert request.value.post_data_json["history"][-1] == "藁城区今年开工了多少个重点项目?"
-
-
 def test_markup_in_questions_and_articles_renders_literally(page: Any) -> None:
-    answer = ask(page, XSS_QUESTION)
+    ask(page, XSS_QUESTION)
     user = page.locator(".message.user .bubble").last
     assert user.inner_text() == XSS_QUESTION
     answer = ask(page, "九百九十九户厕所改造的恶意标题文章")
+    if answer.locator(".nearest summary").count():
+        answer.locator(".nearest summary").click()
     card = answer.locator(".source", has_text="恶意标题").first
     assert "<script>" in card.inner_text() or "<img" in card.inner_text()
     card.get_by_role("button", name="打开全文").click()
-    page.locator("#article-view mark").first.wait_for()
-    assert "<img src=x" in page.inner_text("#article-body")
+    page.wait_for_function("() => document.getElementById('article-body').textContent.includes('<img src=x')")
     assert page.locator("#messages img, #article-view img").count() == 0
     assert page.evaluate("window.__xss") is None
     assert page.alerts == []
-
-
-def test_not_found_is_shown_as_such(page: Any, live_server: str) -> None:
-    answer = ask(page, "鲸鱼宇航员弹钢琴")
-    assert "没有找到" in answer.inner_text()
-    assert answer.locator(".source.weak").count() >= 1 or answer.locator(".source").count() == 0
 
 
 def test_keyboard_only_use(page: Any) -> None:
@@ -183,7 +468,7 @@ def test_keyboard_only_use(page: Any) -> None:
     assert page.evaluate("document.activeElement.tagName") == "BUTTON"
 
 
-def test_example_question_and_busy_state(page: Any) -> None:
+def test_busy_state_while_asking(page: Any) -> None:
     page.route("**/api/ask", lambda route: (page.wait_for_timeout(300), route.continue_()))
     page.locator(".example").first.click()
     page.wait_for_selector(".message.busy")
@@ -192,22 +477,9 @@ def test_example_question_and_busy_state(page: Any) -> None:
     assert page.locator("#send").is_enabled()
 
 
-def test_phone_width_layout(browser: Any, live_server: str, tmp_path: Path) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(live_server + "/")
-    ask(page, "全区共完成厕所改造多少户?")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375
-    composer = page.locator("#ask-form").bounding_box()
-    assert composer["x"] >= 0 and composer["x"] + composer["width"] <= 375
-    page.screenshot(path=str(tmp_path / "phone.png"))
-    context.close()
-
-
-def test_errors_are_shown(page: Any) -> None:
+def test_a_refused_question_says_why(page: Any) -> None:
     page.route("**/api/ask", lambda route: route.fulfill(
-        status=503, content_type="application/json",
-        body='{"error": {"code": "not_ready", "message": "index is being rebuilt"}}'))
+        status=400, content_type="application/json",
+        body='{"error": {"code": "question_too_long", "message": "the question has 600 characters; at most 500"}}'))
     answer = ask(page, "厕所改造")
-    assert "出错了" in answer.inner_text() and "index is being rebuilt" in answer.inner_text()
+    assert "无法回答这个问题" in answer.inner_text() and "at most 500" in answer.inner_text()

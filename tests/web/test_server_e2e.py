@@ -84,4 +84,6 @@ def test_gunicorn_serves_answers_with_the_real_model(real_model_dir: Path, tmp_p
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
-    assert "open http://127.0.0.1:" in (tmp_path / "server.log").read_text()
+    logged = (tmp_path / "server.log").read_text()
+    assert "open http://127.0.0.1:" in logged
+    assert f"Listening at: http://127.0.0.1:{port} " in logged  # not "Listening at:  (pid)"

@@ -1,269 +1,251 @@
-// Chat page for qa-service. Every piece of data is inserted with textContent, never as
-// HTML, so questions and article text containing markup render literally.
-"use strict";
+// Chat page for qa-service: the conversation, the composer, and what the page says about
+// the index it is answering from. Rendering lives in js/render.js.
+import { setUpArticleDialog } from "./js/article.js";
+import { $, el } from "./js/dom.js";
+import { trackSelections } from "./js/feedback.js";
+import { renderAnswer } from "./js/render.js";
 
 const STORE_KEY = "qa-service-history-v1";
 const MAX_SAVED = 50;
 const HISTORY_SENT = 10;
-
-const $ = (id) => document.getElementById(id);
-const articleCache = new Map();
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) {
-    if (child !== null && child !== undefined) node.append(child);
-  }
-  return node;
-}
-
-// Text with [start, end) wrapped in <mark>; offsets relative to `text`.
-function marked(text, start, end) {
-  const frag = document.createDocumentFragment();
-  if (start === null || end === null || end <= 0 || start >= text.length) {
-    frag.append(text);
-    return frag;
-  }
-  const a = Math.max(0, start);
-  const b = Math.min(text.length, end);
-  frag.append(text.slice(0, a), el("mark", { text: text.slice(a, b) }), text.slice(b));
-  return frag;
-}
+const MAX_CHARS = 500;
+const COUNTER_FROM = 400;
+const HEALTH_EVERY_MS = 30000;
 
 function loadSaved() {
   try {
     const saved = JSON.parse(localStorage.getItem(STORE_KEY) || "[]");
-    return Array.isArray(saved) ? saved : [];
+    // Only answers are kept; errors never were meant to be (older pages saved them).
+    return Array.isArray(saved) ? saved.filter((e) => e && typeof e.question === "string" && e.result) : [];
   } catch {
     return [];
   }
 }
 
-function save(entries) {
+function save() {
   try {
-    localStorage.setItem(STORE_KEY, JSON.stringify(entries.slice(-MAX_SAVED)));
+    localStorage.setItem(STORE_KEY, JSON.stringify(conversation.slice(-MAX_SAVED)));
   } catch {
     // Storage full or disabled: the conversation still works, it just is not kept.
   }
 }
 
 let conversation = loadSaved();
-
-function citation(p) {
-  const a = p.article;
-  return `《${a.title}》 ${a.source} 第${p.paragraph + 1}段 [${p.char_start}–${p.char_end}]：${p.text}`;
-}
-
-async function copyText(text, button) {
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    const area = el("textarea", { class: "visually-hidden" });
-    area.value = text;
-    document.body.append(area);
-    area.select();
-    document.execCommand("copy");
-    area.remove();
-  }
-  const label = button.textContent;
-  button.textContent = "已复制 ✓";
-  setTimeout(() => { button.textContent = label; }, 1500);
-}
-
-function fetchArticle(id) {
-  if (!articleCache.has(id)) {
-    const request = fetch(`/api/articles/${encodeURIComponent(id)}`).then(async (r) => {
-      const body = await r.json();
-      if (!r.ok) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
-      return body;
-    });
-    request.catch(() => articleCache.delete(id));
-    articleCache.set(id, request);
-  }
-  return articleCache.get(id);
-}
-
-async function openArticle(p) {
-  const dialog = $("article-view");
-  const body = $("article-body");
-  $("article-title").textContent = p.article.title;
-  $("article-meta").textContent = `${p.article.source}${p.article.date ? " · " + p.article.date : ""}`;
-  body.replaceChildren(el("p", { class: "meta", text: "正在加载… / loading…" }));
-  if (!dialog.open) dialog.showModal();
-  try {
-    const article = await fetchArticle(p.article.id);
-    let first = null;
-    body.replaceChildren(...article.paragraphs.map((para) => {
-      const text = article.text.slice(para.start, para.end);
-      const node = el("p", { class: para.kind, "data-paragraph": String(para.index) },
-        marked(text, p.char_start - para.start, p.char_end - para.start));
-      if (!first && node.querySelector("mark")) first = node;
-      return node;
-    }));
-    if (first) first.scrollIntoView({ block: "center" });
-  } catch (err) {
-    body.replaceChildren(el("p", { class: "notfound", text: `无法打开文章：${err.message}` }));
-  }
-}
-
-async function toggleParagraph(p, card, button) {
-  const existing = card.querySelector(".paragraph");
-  if (existing) {
-    existing.remove();
-    card.querySelector(".source-text").hidden = false;
-    button.textContent = "展开段落";
-    button.setAttribute("aria-expanded", "false");
-    return;
-  }
-  try {
-    const article = await fetchArticle(p.article.id);
-    const para = article.paragraphs[p.paragraph];
-    const last = article.paragraphs.find((q) => q.end >= p.char_end) || para;
-    const text = article.text.slice(para.start, last.end);
-    const node = el("p", { class: "source-text paragraph" },
-      marked(text, p.char_start - para.start, p.char_end - para.start));
-    card.querySelector(".source-text").hidden = true;
-    card.querySelector(".source-text").after(node);
-    button.textContent = "收起段落";
-    button.setAttribute("aria-expanded", "true");
-  } catch (err) {
-    card.append(el("p", { class: "notfound", text: `无法加载段落：${err.message}` }));
-  }
-}
-
-function sourceCard(p, number, answerId) {
-  const card = el("li", { class: "source" + (p.weak ? " weak" : ""), id: `${answerId}-src-${number}` });
-  // The card that holds the reader's answer marks the answer itself, others their best sentence.
-  const range = p.answer_span || p.highlight;
-  const start = range ? range[0] - p.char_start : null;
-  const end = range ? range[1] - p.char_start : null;
-  const expand = el("button", { type: "button", "aria-expanded": "false", text: "展开段落" });
-  expand.addEventListener("click", () => toggleParagraph(p, card, expand));
-  const copy = el("button", { type: "button", text: "复制出处" });
-  copy.addEventListener("click", () => copyText(citation(p), copy));
-  card.append(
-    el("div", { class: "source-head" },
-      el("span", { class: "source-num", text: `[${number}]` }),
-      el("span", { class: "source-title", text: `《${p.article.title}》` }),
-      el("span", { class: "meta", text: `${p.article.source} · 第${p.paragraph + 1}段 · 相关度 ${p.score.toFixed(3)}` })),
-    el("p", { class: "source-text" }, marked(p.text, start, end)),
-    el("div", { class: "source-actions" },
-      expand,
-      el("button", { type: "button", text: "打开全文", onclick: () => openArticle(p) }),
-      copy));
-  return card;
-}
-
-function citeButton(number, answerId) {
-  return el("button", {
-    type: "button", class: "cite", text: `[${number}]`, "aria-label": `出处 ${number}`,
-    onclick: () => {
-      const target = $(`${answerId}-src-${number}`);
-      if (!target) return;
-      target.scrollIntoView({ block: "nearest", behavior: "smooth" });
-      target.classList.add("flash");
-      setTimeout(() => target.classList.remove("flash"), 1200);
-      const button = target.querySelector("button");
-      if (button) button.focus({ preventScroll: true });
-    },
-  });
-}
-
 let answerCounter = 0;
+let known = null; // {generation, articles} of the index the page last saw
+let busy = false;
 
-function renderAnswer(result) {
-  const id = `a${++answerCounter}`;
-  const node = $("answer-template").content.firstElementChild.cloneNode(true);
-  const answer = node.querySelector(".answer");
-  if (result.found && result.answer) {
-    const a = result.answer;
-    answer.append(el("mark", { class: "short-answer", text: a.text }), " ", citeButton(a.passage_rank, id));
-    // The reader's short answer comes first; the sentence around it gives the context.
-    const s = a.sentence;
-    if (a.kind === "span" && s && s.text !== a.text) {
-      answer.after(el("p", { class: "answer-sentence" },
-        marked(s.text, a.char_start - s.char_start, a.char_end - s.char_start)));
-    }
-  } else {
-    answer.append(el("span", { class: "notfound", text: `没有找到：${result.message || "没有可靠的答案"}` }));
-    if (result.passages.length) answer.append(el("span", { class: "meta", text: " 以下段落相关性较弱。" }));
-  }
-  const list = node.querySelector(".sources");
-  result.passages.forEach((p) => list.append(sourceCard(p, p.rank, id)));
-  return node;
+function historyBefore(entry) {
+  const earlier = conversation.slice(0, conversation.indexOf(entry) < 0 ? conversation.length : conversation.indexOf(entry));
+  return earlier.filter((e) => e.result).map((e) => e.question).slice(-HISTORY_SENT);
+}
+
+function userMessage(question) {
+  return el("li", { class: "message user" }, el("div", { class: "bubble", text: question }));
 }
 
 function renderEntry(entry) {
   const messages = $("messages");
-  messages.append(el("li", { class: "message user" }, el("div", { class: "bubble", text: entry.question })));
-  if (entry.result) messages.append(renderAnswer(entry.result));
-  else if (entry.error) messages.append(el("li", { class: "message error" }, el("div", { class: "bubble", text: `出错了：${entry.error}` })));
+  const question = userMessage(entry.question);
+  messages.append(question, renderAnswer(entry, historyBefore(entry), save, ++answerCounter));
   $("welcome").hidden = true;
+  return question;
 }
 
-async function ask(question) {
+// The new exchange's top lands just below the sticky bar (scroll-margin-top in the CSS).
+function reveal(node) {
+  node.scrollIntoView({ block: "start" });
+}
+
+function errorMessage(status, body) {
+  if (status === 0) return "无法连接服务，请检查网络或稍后再试。";
+  if (status >= 500) return `服务暂时出错了（HTTP ${status}），请稍后再试。`;
+  const detail = body && body.error ? body.error.message : `HTTP ${status}`;
+  return `无法回答这个问题：${detail}`;
+}
+
+async function ask(question, reuse = null) {
+  if (busy) return;
+  busy = true;
   const input = $("question");
   const send = $("send");
-  const history = conversation.filter((e) => e.result).map((e) => e.question).slice(-HISTORY_SENT);
-  const entry = { question };
-  renderEntry({ question });
-  const busy = el("li", { class: "message bot busy", "aria-busy": "true" }, el("div", { class: "bubble", text: "正在查找" }));
-  $("messages").append(busy);
-  busy.scrollIntoView({ block: "end" });
+  const history = conversation.map((e) => e.question).slice(-HISTORY_SENT);
+  const questionNode = reuse ? reuse.question : userMessage(question);
+  const pending = el("li", { class: "message bot busy", "aria-busy": "true" }, el("div", { class: "bubble", text: "正在查找" }));
+  if (reuse) reuse.error.replaceWith(pending);
+  else $("messages").append(questionNode, pending);
+  $("welcome").hidden = true;
+  reveal(questionNode);
   send.disabled = true;
-  input.value = "";
+  if (!reuse) {
+    input.value = "";
+    composerChanged();
+  }
+  const started = performance.now();
+  let status = 0;
+  let body = null;
   try {
     const response = await fetch("/api/ask", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
+      method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ question, top_k: 5, history }),
     });
-    const body = await response.json().catch(() => null);
-    if (!response.ok || !body) {
-      throw new Error(body && body.error ? body.error.message : `HTTP ${response.status}`);
-    }
-    entry.result = body;
-    busy.replaceWith(renderAnswer(body));
-  } catch (err) {
-    entry.error = err.message || String(err);
-    busy.replaceWith(el("li", { class: "message error" }, el("div", { class: "bubble", text: `出错了：${entry.error}` })));
-  } finally {
-    send.disabled = false;
-    input.focus();
+    status = response.status;
+    body = await response.json().catch(() => null);
+  } catch {
+    status = 0;
   }
-  conversation.push(entry);
-  save(conversation);
-  $("messages").lastElementChild.scrollIntoView({ block: "start" });
+  if (status === 200 && body) {
+    const entry = { question, result: body, ms: Math.round(performance.now() - started) };
+    conversation.push(entry);
+    save();
+    pending.replaceWith(renderAnswer(entry, history, save, ++answerCounter));
+    noticeGeneration(body.generation);
+  } else {
+    // Not kept in the history: a retry asks again, and a reload does not show it.
+    const retry = el("button", { type: "button", class: "quiet", text: "重试" });
+    const error = el("li", { class: "message error", role: "alert" },
+      el("div", { class: "bubble" }, el("span", { text: errorMessage(status, body) }), " ", retry));
+    retry.addEventListener("click", () => ask(question, { question: questionNode, error }));
+    pending.replaceWith(error);
+    if (status === 0 || status >= 500) showStatus();
+  }
+  busy = false;
+  send.disabled = false;
+  input.focus({ preventScroll: true });
+  reveal(questionNode);
+}
+
+function describeIndex(h) {
+  const built = h.built_at ? new Date(h.built_at).toLocaleString("zh-CN") : "";
+  return `索引 ${h.generation} · ${h.counts.articles} 篇文章 · 构建于 ${built}`;
+}
+
+function notice(text) {
+  const box = $("notice");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(notice.timer);
+  notice.timer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+function indexChanged(h) {
+  if (known && known.generation !== h.generation) {
+    const delta = h.counts.articles - known.articles;
+    notice(delta > 0 ? `已更新：新增 ${delta} 篇文章` : delta < 0 ? `已更新：减少 ${-delta} 篇文章` : `已更新：索引 ${h.generation}`);
+    loadOverview(h);
+  }
+  known = { generation: h.generation, articles: h.counts.articles };
 }
 
 async function showStatus() {
   const footer = $("status");
   try {
-    const r = await fetch("/api/health");
+    const r = await fetch("/api/health", { cache: "no-store" });
     const h = await r.json();
+    footer.classList.remove("down");
     if (h.ready) {
-      const built = h.built_at ? new Date(h.built_at).toLocaleString("zh-CN") : "";
-      footer.textContent = `索引 ${h.generation} · 构建于 ${built} · ${h.counts.articles} 篇文章 · 模型 ${h.model}`;
-    } else {
-      footer.textContent = `索引尚未就绪 / not ready: ${h.message || ""} — 请运行 ${h.fix || "qa-service index"}`;
+      footer.textContent = describeIndex(h);
+      indexChanged(h);
+      return h;
     }
+    footer.classList.add("down");
+    footer.textContent = `索引尚未就绪：${h.message || ""}（请运行 ${h.fix || "qa-service index"}）`;
   } catch {
-    footer.textContent = "无法连接服务 / cannot reach the service";
+    footer.classList.add("down");
+    footer.textContent = "无法连接服务，正在重试… / cannot reach the service";
   }
+  return null;
+}
+
+function noticeGeneration(generation) {
+  if (known && generation && generation !== known.generation) showStatus();
+}
+
+// The welcome screen: what the corpus holds, and example questions made for it.
+async function loadOverview(h) {
+  if (!h) return;
+  $("corpus-count").textContent = `当前收录 ${h.counts.articles} 篇文章。`;
+  const examples = $("examples");
+  examples.replaceChildren(...(h.examples || []).map((q) => el("button", {
+    type: "button", class: "example", role: "listitem", text: q, onclick: () => ask(q),
+  })));
+  examples.hidden = !(h.examples || []).length;
+  try {
+    const r = await fetch("/api/articles?sort=newest&per_page=3");
+    const body = await r.json();
+    $("newest").replaceChildren(...body.articles.map((a) => el("li", {},
+      el("span", { text: `《${a.title}》` }), a.date ? el("span", { class: "meta", text: ` ${a.date}` }) : null)));
+  } catch {
+    $("newest").replaceChildren();
+  }
+}
+
+function composerChanged() {
+  const area = $("question");
+  area.style.height = "auto";
+  if (area.value) area.style.height = `${Math.min(area.scrollHeight, 160)}px`;
+  else area.style.height = "";
+  const counter = $("counter");
+  const n = area.value.length;
+  counter.hidden = n < COUNTER_FROM;
+  counter.textContent = n >= MAX_CHARS ? `${n} / ${MAX_CHARS}，已达上限` : `${n} / ${MAX_CHARS}`;
+  counter.classList.toggle("full", n >= MAX_CHARS);
 }
 
 function submitCurrent() {
   const question = $("question").value.trim();
-  if (question && !$("send").disabled) ask(question);
+  if (question && !busy) ask(question);
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+function setUpClear() {
+  const button = $("clear-history");
+  let armed = null;
+  const disarm = () => {
+    clearTimeout(armed);
+    armed = null;
+    button.textContent = "清空记录";
+    button.classList.remove("confirm");
+  };
+  button.addEventListener("click", () => {
+    if (!armed) {
+      button.textContent = "确认清空？";
+      button.classList.add("confirm");
+      armed = setTimeout(disarm, 4000);
+      return;
+    }
+    disarm();
+    conversation = [];
+    save();
+    $("messages").replaceChildren();
+    $("welcome").hidden = false;
+    $("question").focus();
+  });
+  button.addEventListener("blur", disarm);
+}
+
+function setUpPlaceholder() {
+  // Phones have no Shift key to speak of, and a narrow box clips a long hint.
+  const phone = window.matchMedia("(max-width: 600px), (pointer: coarse)");
+  const apply = () => {
+    $("question").placeholder = phone.matches ? "输入问题" : "输入问题，回车发送，Shift+回车换行";
+  };
+  apply();
+  phone.addEventListener("change", apply);
+}
+
+function setUpTopbarOffset() {
+  const apply = () => document.documentElement.style.setProperty(
+    "--topbar-height", `${$("topbar").getBoundingClientRect().height}px`);
+  apply();
+  window.addEventListener("resize", apply);
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  setUpTopbarOffset();
+  setUpPlaceholder();
+  setUpArticleDialog();
+  setUpClear();
+  trackSelections();
   conversation.forEach(renderEntry);
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -275,22 +257,11 @@ document.addEventListener("DOMContentLoaded", () => {
       submitCurrent();
     }
   });
-  $("question").addEventListener("input", (event) => {
-    const area = event.target;
-    area.style.height = "auto";
-    area.style.height = `${Math.min(area.scrollHeight, 160)}px`;
-  });
-  document.querySelectorAll(".example").forEach((button) => {
-    button.addEventListener("click", () => ask(button.textContent));
-  });
-  $("clear-history").addEventListener("click", () => {
-    conversation = [];
-    save(conversation);
-    $("messages").replaceChildren();
-    $("welcome").hidden = false;
-    $("question").focus();
-  });
-  $("close-article").addEventListener("click", () => $("article-view").close());
-  showStatus();
+  $("question").addEventListener("input", composerChanged);
   $("question").focus();
+  const h = await showStatus();
+  loadOverview(h);
+  // Health while idle: the footer shows the index being served and whether the server is up.
+  setInterval(() => { if (!busy && !document.hidden) showStatus(); }, HEALTH_EVERY_MS);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) showStatus(); });
 });

@@ -1,0 +1,74 @@
+// The full-article dialog, and the article cache the source cards share.
+import { $, el, fileName, highlighted, publisher } from "./dom.js";
+
+const articleCache = new Map();
+
+export function fetchArticle(id) {
+  if (!articleCache.has(id)) {
+    const request = fetch(`/api/articles/${encodeURIComponent(id)}`).then(async (r) => {
+      const body = await r.json().catch(() => null);
+      if (!r.ok || !body) throw new Error(body && body.error ? body.error.message : `HTTP ${r.status}`);
+      return body;
+    });
+    request.catch(() => articleCache.delete(id));
+    articleCache.set(id, request);
+  }
+  return articleCache.get(id);
+}
+
+// Opens the article with `ranges` (article offsets) highlighted, scrolled to the first.
+export async function openArticle(article, ranges) {
+  const dialog = $("article-view");
+  const body = $("article-body");
+  $("article-title").textContent = article.title;
+  const meta = [publisher(article), article.date, fileName(article) && `文件 ${fileName(article)}`];
+  $("article-meta").textContent = meta.filter(Boolean).join(" · ");
+  body.replaceChildren(el("p", { class: "meta", text: "正在加载… / loading…" }));
+  if (!dialog.open) dialog.showModal();
+  $("close-article").focus();
+  try {
+    const full = await fetchArticle(article.id);
+    let first = null;
+    body.replaceChildren(...full.paragraphs.map((para) => {
+      const node = el("p", {
+        class: `${para.kind} selectable`, "data-paragraph": String(para.index),
+        "data-article": full.id, "data-offset": String(para.start),
+      }, highlighted(full.text.slice(para.start, para.end), para.start, ranges));
+      if (!first && node.querySelector("mark")) first = node;
+      return node;
+    }));
+    if (first) first.scrollIntoView({ block: "center" });
+  } catch (err) {
+    body.replaceChildren(el("p", { class: "notfound", text: `无法打开文章：${err.message}` }));
+  }
+}
+
+function focusable(root) {
+  return [...root.querySelectorAll("button, [href], input, textarea, [tabindex]:not([tabindex='-1'])")]
+    .filter((node) => !node.disabled && node.getClientRects().length);
+}
+
+export function setUpArticleDialog() {
+  const dialog = $("article-view");
+  $("close-article").addEventListener("click", () => dialog.close());
+  // A click on the backdrop lands on the dialog element itself (its content fills it).
+  dialog.addEventListener("click", (event) => {
+    if (event.target === dialog) dialog.close();
+  });
+  // Tab and Shift+Tab stay inside the dialog.
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const items = focusable(dialog);
+    const body = $("article-body");
+    const stops = items.length ? items : [body];
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+}
