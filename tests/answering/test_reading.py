@@ -159,7 +159,8 @@ def test_reader_setting_none_means_no_reader_and_missing_weights_fail_clearly(tm
         load_configured_reader(str(tmp_path / "gone.safetensors"), tmp_path)
 
 
-CAPTIONS = "\n\n".join(f"新区第{n}号工地施工现场，项目总投资50亿元，塔吊林立。 记者李四摄" for n in "一二三四")
+CAPTIONS = "\n\n".join(f"新区第{n}号工地施工现场，项目总投资50亿元，塔吊林立。 记者李四摄"
+                       for n in "一二三四")
 CAPTIONED = (CAPTIONS + "\n\n新区建设提速\n\n今年以来，新区重点项目完成投资50亿元，新建道路12条，"
              "建成公园3个，新区面貌焕然一新，群众获得感持续提升。新区还引进企业20家。\n")
 
@@ -182,5 +183,5 @@ def test_photo_captions_are_never_the_answer_or_a_source_when_a_body_passage_ans
     assert result["passages"][0]["text"] not in captions
     assert not any(p["text"] in captions for p in result["passages"])
     # Unanswered, the nearest passages may include the captions (nothing better is known).
-    unanswered = retriever_with(settings.index_dir, fake_encoder, FakeReader({})).ask("新区投资多少？", top_k=5)
+    unanswered = retriever_with(settings.index_dir, fake_encoder, FakeReader({})).ask("新区投资多少？")
     assert not unanswered["found"] and any(p["text"] in captions for p in unanswered["passages"])
