@@ -12,7 +12,7 @@ from pathlib import Path
 from .conftest import ROOT
 
 PACKAGE = ROOT / "qa_service"
-SUBPACKAGES = ("corpus", "models", "index", "answering", "web")
+SUBPACKAGES = ("corpus", "models", "feedback", "index", "answering", "web")
 
 
 def modules() -> list[Path]:
