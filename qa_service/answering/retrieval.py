@@ -242,6 +242,7 @@ class Retriever:
                 "text": chunk.text,
                 "article": _article(chunk.article_id, chunk.title, chunk.source, chunk.date),
                 "paragraph": chunk.paragraph,
+                "page": self.index.store.page_at(chunk.article_id, chunk.char_start),
                 "char_start": chunk.char_start,
                 "char_end": chunk.char_end,
                 "highlight": [best.char_start, best.char_end] if best else None,
@@ -252,14 +253,16 @@ class Retriever:
         short = outcome.short
         if short is not None and short.passage_rank <= len(passages):
             # The reader's exact span, with the sentence that holds it for context.
+            page = self.index.store.page_at(short.article_id, short.char_start)
             answer = _answer_json(passages, short, "span", short.sentence, short.sentence_start,
-                                  short.sentence_end)
+                                  short.sentence_end, page)
             answer["has_answer"] = round(short.has_answer, 4)
             passages[short.passage_rank - 1]["highlight"] = [short.sentence_start, short.sentence_end]
             passages[short.passage_rank - 1]["answer_span"] = [short.char_start, short.char_end]
         elif outcome.answer is not None and outcome.answer.passage_rank <= len(passages):
             a = outcome.answer  # no reader: the best sentence is both the answer and its sentence
-            answer = _answer_json(passages, a, "sentence", a.text, a.char_start, a.char_end)
+            answer = _answer_json(passages, a, "sentence", a.text, a.char_start, a.char_end,
+                                  self.index.store.page_at(a.article_id, a.char_start))
         return {
             "question": question,
             "query": outcome.query,
@@ -287,11 +290,12 @@ class Retriever:
 
 
 def _answer_json(passages: list[dict], found: SpanAnswer | Sentence, kind: str, sentence: str,
-                 sentence_start: int, sentence_end: int) -> dict:
+                 sentence_start: int, sentence_end: int, page: int | None) -> dict:
     return {
         "text": found.text,
         "article": passages[found.passage_rank - 1]["article"],
         "paragraph": found.paragraph,
+        "page": page,
         "char_start": found.char_start,
         "char_end": found.char_end,
         "passage_rank": found.passage_rank,

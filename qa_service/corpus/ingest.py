@@ -9,12 +9,18 @@ use instead of dropping it silently.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-CORPUS_SUFFIXES = (".txt", ".md")
-MAX_FILE_BYTES = 20 * 1024 * 1024
+from .formats import PAGE_BREAK, PLAIN_SUFFIXES, READERS, Extracted, UnreadableFile
+from .sandbox import SandboxedReader
+
+CORPUS_SUFFIXES = tuple(READERS)  # .txt .md .pdf .docx .html .htm .png .jpg .jpeg
+MAX_FILE_BYTES = 20 * 1024 * 1024  # text
+MAX_DOCUMENT_BYTES = 100 * 1024 * 1024  # PDFs, Word files, pages and images (scans are large)
 
 # A fragment ending in one of these (optionally followed by closing quotes/brackets)
 # ends a sentence, so the line break after it is a real paragraph break.
@@ -37,6 +43,7 @@ class Paragraph:
     start: int
     end: int
     kind: str  # "heading", "byline", "caption" or "body"
+    page: int | None = None  # 1-based page of a PDF or image; None for formats without pages
 
 
 @dataclass
@@ -57,11 +64,23 @@ class SkippedFile:
     reason: str
 
 
+@dataclass(frozen=True)
+class OcrReport:
+    """A file read (partly) by OCR: which pages, how long, and pages with no text at all."""
+
+    source: str
+    pages: int
+    ocr_pages: list[int]
+    seconds: float
+    empty_pages: list[int]
+
+
 @dataclass
 class CorpusReadResult:
     articles: list[Article] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # source -> sha256 of bytes
+    ocr: list[OcrReport] = field(default_factory=list)
 
 
 class UndecodableFile(ValueError):
@@ -134,13 +153,26 @@ def _join(left: str, right: str) -> str:
 
 def repair_fragments(lines: list[str]) -> list[str]:
     """Join lines broken by page layout; keep headings, bylines and captions apart."""
+    return [text for text, _ in repair_with_pages(lines)]
+
+
+def repair_with_pages(lines: list[str], paged: bool = False) -> list[tuple[str, int | None]]:
+    """``repair_fragments`` with the page each paragraph starts on: pages are separated
+    by PAGE_BREAK lines (a text with none and not ``paged`` has no pages: None)."""
+    paged = paged or PAGE_BREAK in lines
+    page = 1
     paragraphs: list[str] = []
+    pages: list[int | None] = []
     for raw in lines:
+        if raw == PAGE_BREAK:
+            page += 1
+            continue
         line = _normalise_line(raw)
         if not line:
             continue
         if _MD_HEADING.match(line):
             paragraphs.append(_MD_HEADING.sub("", line))
+            pages.append(page if paged else None)
             continue
         if paragraphs:
             prev = paragraphs[-1]
@@ -153,10 +185,13 @@ def repair_fragments(lines: list[str]) -> list[str]:
             latin_run_on = bool(_LATIN_TAIL.search(prev) and _LATIN_HEAD.match(line))
             continues = not is_heading_like(line) and not _BYLINE.match(line)
             if latin_run_on or (not complete and continues):
+                # A sentence running on over a page break stays one paragraph, cited by
+                # the page it starts on.
                 paragraphs[-1] = _join(prev, line)
                 continue
         paragraphs.append(line)
-    return paragraphs
+        pages.append(page if paged else None)
+    return list(zip(paragraphs, pages, strict=True))
 
 
 def classify(text: str) -> str:
@@ -174,8 +209,8 @@ def _article_id(source: str, ordinal: int) -> str:
     return hashlib.sha256(f"{source}#{ordinal}".encode()).hexdigest()[:16]
 
 
-def split_articles(paragraphs: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Group paragraphs into (title, [(text, kind)]) articles.
+def split_articles(paragraphs: list[str]) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Group paragraphs into (title, [(paragraph index, kind)]) articles.
 
     A new article starts at a block of heading/byline lines followed by body text when
     it is the first block, has two or more lines (headline + sub-headline), contains a
@@ -184,8 +219,8 @@ def split_articles(paragraphs: list[str]) -> list[tuple[str, list[tuple[str, str
     furniture) are kept in the nearest article, never dropped.
     """
     kinds = [classify(p) for p in paragraphs]
-    articles: list[tuple[str, list[tuple[str, str]]]] = []
-    pending: list[tuple[str, str]] = []  # paragraphs seen before the first article
+    articles: list[tuple[str, list[tuple[int, str]]]] = []
+    pending: list[tuple[int, str]] = []  # paragraphs seen before the first article
     i = 0
     closed = False
     while i < len(paragraphs):
@@ -203,7 +238,7 @@ def split_articles(paragraphs: list[str]) -> list[tuple[str, list[tuple[str, str
                 pending = []
             closed = False
             for k in block:
-                _append(articles, pending, paragraphs[k], kinds[k])
+                _append(articles, pending, k, kinds[k])
             i = j
             continue
         if not block:
@@ -213,7 +248,7 @@ def split_articles(paragraphs: list[str]) -> list[tuple[str, list[tuple[str, str
             kind = kinds[k]
             if not articles and kind == "body" and len(paragraphs[k]) <= 40:
                 kind = "caption"  # short lines before any headline are photo captions
-            _append(articles, pending, paragraphs[k], kind)
+            _append(articles, pending, k, kind)
             closed = kind == "byline" and k == block[-1] and bool(articles)
         i = j
     if pending:
@@ -224,8 +259,8 @@ def split_articles(paragraphs: list[str]) -> list[tuple[str, list[tuple[str, str
     return articles
 
 
-def _append(articles: list, pending: list, text: str, kind: str) -> None:
-    (articles[-1][1] if articles else pending).append((text, kind))
+def _append(articles: list, pending: list, index: int, kind: str) -> None:
+    (articles[-1][1] if articles else pending).append((index, kind))
 
 
 def _fallback_title(body: list[tuple[str, str]], source: str) -> str:
@@ -236,23 +271,28 @@ def _fallback_title(body: list[tuple[str, str]], source: str) -> str:
     return first[:30] if first else Path(source).stem
 
 
-def parse_document(text: str, source: str) -> list[Article]:
+def parse_document(text: str, source: str, found: dict[str, str] | None = None,
+                   paged: bool = False) -> list[Article]:
+    """Articles of one file's text. ``found`` is what a format reader learnt of the file
+    (a web page's title, date and URL); front matter, where the text has it, wins."""
     meta, body = parse_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
-    paragraphs = repair_fragments(body.split("\n"))
+    meta = {**(found or {}), **meta}
+    repaired = repair_with_pages(body.split("\n"), paged)
+    paragraphs = [p for p, _ in repaired]
     articles: list[Article] = []
-    for ordinal, (title, parts) in enumerate(split_articles(paragraphs)):
-        if not parts:
+    for ordinal, (title, members) in enumerate(split_articles(paragraphs)):
+        if not members:
             continue
-        texts = [t for t, _ in parts]
-        article_text = "\n".join(texts)
+        parts = [(paragraphs[k], kind, repaired[k][1]) for k, kind in members]
+        article_text = "\n".join(t for t, _, _ in parts)
         spans: list[Paragraph] = []
         offset = 0
-        for index, (part, kind) in enumerate(parts):
-            spans.append(Paragraph(index, offset, offset + len(part), kind))
+        for index, (part, kind, page) in enumerate(parts):
+            spans.append(Paragraph(index, offset, offset + len(part), kind, page))
             offset += len(part) + 1
-        title = title or _fallback_title(parts, source)
-        if ordinal == 0 and meta.get("title"):
+        if ordinal == 0 and meta.get("title") and (not title or source_is_titled(meta)):
             title = meta["title"]
+        title = title or _fallback_title([(t, k) for t, k, _ in parts], source)
         articles.append(
             Article(
                 id=_article_id(source, ordinal),
@@ -268,6 +308,12 @@ def parse_document(text: str, source: str) -> list[Article]:
     return articles
 
 
+def source_is_titled(meta: dict[str, str]) -> bool:
+    """Whether the title in ``meta`` was written by a person (front matter, a web page's
+    <title>), not guessed; a PDF's or Word file's metadata title is often a template's."""
+    return meta.get("title_from") != "document"
+
+
 def list_corpus_files(corpus_dir: Path) -> list[Path]:
     # Hidden means hidden inside the corpus: the corpus itself may live under a dot-folder.
     return sorted(
@@ -277,28 +323,71 @@ def list_corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def read_corpus(corpus_dir: Path) -> CorpusReadResult:
-    """Read every .txt/.md file below ``corpus_dir``; report the ones that cannot be used."""
+def _cached_extract(cache_dir: Path | None, digest: str) -> Extracted | None:
+    if cache_dir is None:
+        return None
+    try:
+        return Extracted(**json.loads((cache_dir / f"{digest}.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _store_extract(cache_dir: Path | None, digest: str, extracted: Extracted) -> None:
+    if cache_dir is None:
+        return
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    aside = cache_dir / f".{digest}.{os.getpid()}.tmp"
+    aside.write_text(json.dumps(asdict(extracted), ensure_ascii=False), encoding="utf-8")
+    os.replace(aside, cache_dir / f"{digest}.json")  # a reader of the cache never sees half a file
+
+
+def read_corpus(corpus_dir: Path, cache_dir: Path | None = None) -> CorpusReadResult:
+    """Read every supported file below ``corpus_dir``; report the ones that cannot be used.
+
+    Text and Markdown are read here; every other format in a sandboxed worker process
+    (time and memory limits, see sandbox.py), so one hostile file costs only itself.
+    What those readers extract is kept in ``cache_dir`` by the file's hash: a rebuild
+    does not OCR an unchanged scan again.
+    """
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
     result = CorpusReadResult()
     root = corpus_dir.resolve()
-    for path in list_corpus_files(corpus_dir):
-        source = path.relative_to(corpus_dir).as_posix()
-        try:
-            if not path.resolve().is_relative_to(root):
-                raise UndecodableFile("link points outside the corpus folder")
-            if not path.is_file():
-                raise UndecodableFile("not a regular file")
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise UndecodableFile(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-            data = path.read_bytes()
-            articles = parse_document(decode_bytes(data), source)
-            if not articles:
-                raise UndecodableFile("no text after cleaning")
-        except (UndecodableFile, OSError) as exc:
-            result.skipped.append(SkippedFile(source, str(exc)))
-            continue
-        result.files[source] = hashlib.sha256(data).hexdigest()
-        result.articles.extend(articles)
+    with SandboxedReader() as sandbox:
+        for path in list_corpus_files(corpus_dir):
+            source = path.relative_to(corpus_dir).as_posix()
+            plain = path.suffix.lower() in PLAIN_SUFFIXES
+            limit = MAX_FILE_BYTES if plain else MAX_DOCUMENT_BYTES
+            try:
+                if not path.resolve().is_relative_to(root):
+                    raise UndecodableFile("link points outside the corpus folder")
+                if not path.is_file():
+                    raise UndecodableFile("not a regular file")
+                if path.stat().st_size > limit:
+                    raise UndecodableFile(f"larger than {limit // (1024 * 1024)} MB")
+                data = path.read_bytes()
+                digest = hashlib.sha256(data).hexdigest()
+                cached = None if plain else _cached_extract(cache_dir, digest)
+                if plain:
+                    extracted = Extracted(decode_bytes(data))
+                elif cached is not None:
+                    extracted = cached
+                else:
+                    extracted = sandbox.read(path)
+                    _store_extract(cache_dir, digest, extracted)
+                articles = parse_document(extracted.text, source, extracted.meta, extracted.pages is not None)
+                if not articles:
+                    raise UndecodableFile("no text after cleaning")
+            except (UndecodableFile, UnreadableFile, OSError) as exc:
+                result.skipped.append(SkippedFile(source, str(exc)))
+                continue
+            result.files[source] = digest
+            result.articles.extend(articles)
+            if cached is None and (extracted.ocr_pages or extracted.empty_pages):
+                result.ocr.append(OcrReport(source, extracted.pages or 1, extracted.ocr_pages,
+                                            round(extracted.ocr_seconds, 2), extracted.empty_pages))
+    if cache_dir is not None and cache_dir.is_dir():
+        for stale in cache_dir.glob("*.json"):  # files no longer in the corpus
+            if stale.stem not in result.files.values():
+                stale.unlink(missing_ok=True)
     return result

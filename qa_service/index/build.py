@@ -62,6 +62,9 @@ class BuildSummary:
     sentences_embedded: int = 0
     vectors_resumed: int = 0  # taken from the cache of an unfinished earlier build
     skipped_files: list[dict[str, str]] = field(default_factory=list)
+    # Files read by OCR in this build (cached ones are not read again): pages, seconds, and
+    # pages that gave no text at all.
+    ocr_files: list[dict] = field(default_factory=list)
     full_rebuild_reason: str | None = None
     seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -84,6 +87,11 @@ class BuildSummary:
             lines.append(f"resumed: {self.vectors_resumed} vectors came from an unfinished earlier build")
         if self.full_rebuild_reason:
             lines.append(f"full rebuild: {self.full_rebuild_reason}")
+        for ocr in self.ocr_files:
+            pages = ", ".join(map(str, ocr["empty_pages"]))
+            empty = f"; no text on page(s) {pages}" if pages else ""
+            lines.append(f"OCR: {ocr['source']}: {len(ocr['ocr_pages'])} of {ocr['pages']} page(s) in "
+                         f"{ocr['seconds']:.1f}s{empty}")
         if self.skipped_files:
             lines.append(f"skipped {len(self.skipped_files)} file(s):")
             lines += [f"  {s['source']}: {s['reason']}" for s in self.skipped_files]
@@ -157,7 +165,8 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         progress = terminal_progress() if sys.stderr.isatty() else log_progress()
     with generations.build_lock(index_dir):
         generations.remove_stale_staging(index_dir)
-        corpus = read_corpus(settings.corpus_dir)
+        # Beside the generations: what OCR and the other readers extracted, by file hash.
+        corpus = read_corpus(settings.corpus_dir, index_dir / "extracted")
         if progress:
             seen = len(corpus.files) + len(corpus.skipped)
             progress("files", seen, seen)
@@ -175,6 +184,7 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         summary = BuildSummary(files=len(corpus.files), articles=len(corpus.articles),
                                skipped_files=[_skip(s) for s in corpus.skipped],
                                full_rebuild_reason=None if previous else reason,
+                               ocr_files=[asdict(r) for r in corpus.ocr],
                                torch_threads=threads, niceness=os.nice(0))
         reusable = _count_articles(corpus.articles, previous, summary)
 

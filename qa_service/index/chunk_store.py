@@ -66,7 +66,7 @@ def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[in
         conn.executemany(
             "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(a.id, a.title, a.source, a.date, a.url, a.text,
-              json.dumps([[p.start, p.end, p.kind] for p in a.paragraphs]), a.content_hash)
+              json.dumps([[p.start, p.end, p.kind, p.page] for p in a.paragraphs]), a.content_hash)
              for a in articles],
         )
         conn.executemany(
@@ -90,7 +90,7 @@ class ChunkStore:
         self.path = path
         self._local = threading.local()
         # Articles never change within a generation; a search touches a handful of them.
-        self.paragraph_kinds = functools.lru_cache(maxsize=4096)(self._paragraph_kinds)
+        self.paragraph_info = functools.lru_cache(maxsize=4096)(self._paragraph_info)
         self.count_chunks()  # fail now, not at the first question, if the file is broken
 
     def _conn(self) -> sqlite3.Connection:
@@ -118,16 +118,24 @@ class ChunkStore:
         ).fetchall()
         return {row[0]: StoredChunk(*row) for row in rows}
 
-    def _paragraph_kinds(self, article_id: str) -> tuple[str, ...]:
-        """Each paragraph's kind (heading, byline, caption, body), in order."""
+    def _paragraph_info(self, article_id: str) -> tuple[tuple[str, int | None, int], ...]:
+        """Each paragraph's kind (heading, byline, caption, body), page and end offset."""
         row = self._conn().execute("SELECT paragraphs FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return tuple(kind for _, _, kind in json.loads(row[0])) if row else ()
+        return tuple((p[2], p[3] if len(p) > 3 else None, p[1]) for p in json.loads(row[0])) if row else ()
+
+    def page_at(self, article_id: str, offset: int) -> int | None:
+        """The page the text at ``offset`` stands on (PDFs and images; None for other
+        formats): that of the paragraph holding it."""
+        for _, page, end in self.paragraph_info(article_id):
+            if offset < end:
+                return page
+        return None
 
     def is_caption(self, chunk: StoredChunk) -> bool:
         """Whether the chunk holds only photo captions (the block of them a scanned page
         opens with): never the source of an answer that a body passage gives. An article
         without body paragraphs is a short text the layout rules took for captions."""
-        article = self.paragraph_kinds(chunk.article_id)
+        article = [kind for kind, _, _ in self.paragraph_info(chunk.article_id)]
         kinds = article[chunk.paragraph : chunk.paragraph_end + 1]
         return bool(kinds) and all(kind == "caption" for kind in kinds) and "body" in article
 
@@ -170,6 +178,8 @@ class ChunkStore:
         ).fetchone()
         if row is None:
             return None
-        spans = [Paragraph(i, s, e, k) for i, (s, e, k) in enumerate(json.loads(row[6]))]
+        # [start, end, kind, page]; stores written before pages existed have no page.
+        spans = [Paragraph(i, p[0], p[1], p[2], p[3] if len(p) > 3 else None)
+                 for i, p in enumerate(json.loads(row[6]))]
         return Article(id=row[0], title=row[1], source=row[2], date=row[3], url=row[4],
                        text=row[5], paragraphs=spans, content_hash=row[7])

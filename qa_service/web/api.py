@@ -150,7 +150,7 @@ def get_article(article_id: str) -> Any:
     return jsonify({
         "id": article.id, "title": article.title, "source": article.source, "date": article.date,
         "url": article.url, "text": article.text,
-        "paragraphs": [{"index": p.index, "start": p.start, "end": p.end, "kind": p.kind}
+        "paragraphs": [{"index": p.index, "start": p.start, "end": p.end, "kind": p.kind, "page": p.page}
                        for p in article.paragraphs],
     })
 

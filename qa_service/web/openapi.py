@@ -33,6 +33,7 @@ _LINE = "^[^\\x00-\\x1f\\x7f]*$"
 _LINE_WITH_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
 _TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"  # tabs and line breaks allowed
 _TEXT = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x1f\\x7f]{_TEXT_CHAR}*$"
+_PAGE = {"type": ["integer", "null"], "description": "1-based page (PDF, image); null for other formats"}
 _SPAN = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
 
 SCHEMAS: dict[str, Any] = {
@@ -59,6 +60,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "rank": {"type": "integer"}, "score": {"type": "number"}, "text": {"type": "string"},
             "article": _ARTICLE_REF, "paragraph": {"type": "integer"},
+            "page": _PAGE,
             "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
             "highlight": {"oneOf": [_SPAN, {"type": "null"}],
                           "description": "Offsets of the passage's best sentence in the article text "
@@ -76,6 +78,7 @@ SCHEMAS: dict[str, Any] = {
                 "The answer, verbatim article text at `char_start`..`char_end`: the reader's exact "
                 "span (`kind` span), or the best sentence where there is no reader.")},
             "article": _ARTICLE_REF, "paragraph": {"type": "integer"},
+            "page": _PAGE,
             "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
             "passage_rank": {"type": "integer"},
             "kind": {"type": "string", "enum": ["span", "sentence"]},
@@ -129,7 +132,8 @@ SCHEMAS: dict[str, Any] = {
             "paragraphs": {"type": "array", "items": {
                 "type": "object", "required": ["index", "start", "end", "kind"],
                 "properties": {"index": {"type": "integer"}, "start": {"type": "integer"},
-                               "end": {"type": "integer"}, "kind": {"type": "string"}}}},
+                               "end": {"type": "integer"}, "kind": {"type": "string"},
+                               "page": {"type": ["integer", "null"]}}}},
         },
     },
     "BuildStatus": {

@@ -116,13 +116,15 @@ def test_bad_files_are_reported_and_the_rest_indexed(tmp_path: Path) -> None:
     (corpus / "empty.txt").write_bytes(b"")
     (corpus / "blank.txt").write_text(" \n\n \n", encoding="utf-8")
     (corpus / "binary.txt").write_bytes(bytes(range(256)) * 4)
-    (corpus / "notes.pdf").write_bytes(b"%PDF")  # not a corpus file type at all
+    (corpus / "notes.pdf").write_bytes(b"%PDF")  # a PDF cut off after its first bytes
+    (corpus / "notes.xyz").write_bytes(b"%PDF")  # not a corpus file type at all
     outside = tmp_path / "secret.txt"
     outside.write_text("外部文件。", encoding="utf-8")
     (corpus / "link.txt").symlink_to(outside)
     result = read_corpus(corpus)
     reasons = {s.source: s.reason for s in result.skipped}
-    assert set(reasons) == {"empty.txt", "blank.txt", "binary.txt", "link.txt"}
+    assert set(reasons) == {"empty.txt", "blank.txt", "binary.txt", "link.txt", "notes.pdf"}
+    assert "PDF" in reasons["notes.pdf"]
     assert "empty" in reasons["empty.txt"]
     assert "binary" in reasons["binary.txt"]
     assert "outside" in reasons["link.txt"]

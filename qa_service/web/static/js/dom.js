@@ -96,10 +96,11 @@ export function fileName(article) {
   return article.file || (/\.[A-Za-z0-9]{1,5}$/.test(article.source || "") ? article.source : "");
 }
 
-export function citationLine(article, paragraph) {
+export function citationLine(article, paragraph, page = null) {
   const parts = [`《${article.title}》`];
   if (article.date) parts.push(article.date);
   if (publisher(article)) parts.push(publisher(article));
+  if (page) parts.push(`第${page}页`);
   parts.push(`第${paragraph + 1}段`);
   return parts.join(" · ");
 }

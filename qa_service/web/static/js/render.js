@@ -50,14 +50,15 @@ function sourceCard(p, result, answerId) {
   const expand = el("button", { type: "button", "aria-expanded": "false", text: "展开段落" });
   expand.addEventListener("click", () => toggleParagraph(p, ranges, card, expand));
   const copy = el("button", { type: "button", text: "复制出处" });
-  copy.addEventListener("click", () => copyText(`${p.text}\n——${citationLine(p.article, p.paragraph)}`, copy));
+  copy.addEventListener("click", () => copyText(`${p.text}\n——${citationLine(p.article, p.paragraph, p.page)}`, copy));
   // The full article marks what the card marks: the answer in its sentence, or the best sentence.
   const open = el("button", { type: "button", text: "打开全文",
     onclick: () => openArticle(p.article, ranges.length ? ranges : []) });
   card.append(
     el("div", { class: "source-head" },
       el("span", { class: "source-num", text: `[${p.rank}]` }),
-      el("span", { class: "source-cite", text: citationLine(p.article, p.paragraph) })),
+      // The card holding the answer cites the answer's page; others the page they start on.
+      el("span", { class: "source-cite", text: citationLine(p.article, p.paragraph, holds ? result.answer.page : p.page) })),
     el("p", { class: "source-text selectable", "data-article": p.article.id, "data-offset": String(p.char_start) },
       highlighted(p.text, p.char_start, ranges)),
     el("div", { class: "source-actions" }, expand, open, copy));
@@ -73,7 +74,7 @@ function sourceList(passages, result, answerId) {
 function answerCopyText(result) {
   const a = result.answer;
   const text = a.kind === "span" ? a.text : a.sentence.text;
-  return `${text}\n——${citationLine(a.article, a.paragraph)}`;
+  return `${text}\n——${citationLine(a.article, a.paragraph, a.page)}`;
 }
 
 // `entry`: {question, result, ms, feedback}; `history`: the questions sent with it.
@@ -90,7 +91,7 @@ export function renderAnswer(entry, history, onChange, number) {
     const a = result.answer;
     const shown = a.kind === "span" ? a.text : a.sentence.text;
     bubble.append(el("p", { class: "answer" }, el("span", { class: "short-answer", text: shown })),
-      el("p", { class: "answer-cite meta", text: `出处 [${a.passage_rank}] ${citationLine(a.article, a.paragraph)}` }));
+      el("p", { class: "answer-cite meta", text: `出处 [${a.passage_rank}] ${citationLine(a.article, a.paragraph, a.page)}` }));
     const copy = el("button", { type: "button", class: "quiet", text: "复制答案" });
     copy.addEventListener("click", () => copyText(answerCopyText(result), copy));
     toolbar.append(copy);
