@@ -56,6 +56,7 @@ class Article:
     date: str | None = None
     url: str | None = None
     content_hash: str = ""
+    file: str = ""  # the corpus file it was read from (``source`` may be a publication's name)
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,7 @@ def parse_document(text: str, source: str, found: dict[str, str] | None = None,
                 date=meta.get("date"),
                 url=meta.get("url"),
                 content_hash=hashlib.sha256(f"{title}\n{article_text}".encode()).hexdigest(),
+                file=source,
             )
         )
     return articles

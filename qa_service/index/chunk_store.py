@@ -18,7 +18,7 @@ from ..corpus import Article, Chunk, Paragraph
 SCHEMA = """
 CREATE TABLE articles (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT, url TEXT,
-    text TEXT NOT NULL, paragraphs TEXT NOT NULL, content_hash TEXT NOT NULL
+    text TEXT NOT NULL, paragraphs TEXT NOT NULL, content_hash TEXT NOT NULL, file TEXT
 );
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
@@ -64,9 +64,9 @@ def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[in
     try:
         conn.executescript(SCHEMA)
         conn.executemany(
-            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(a.id, a.title, a.source, a.date, a.url, a.text,
-              json.dumps([[p.start, p.end, p.kind, p.page] for p in a.paragraphs]), a.content_hash)
+              json.dumps([[p.start, p.end, p.kind, p.page] for p in a.paragraphs]), a.content_hash, a.file)
              for a in articles],
         )
         conn.executemany(
@@ -159,22 +159,43 @@ class ChunkStore:
         """(sentence id, article id, char_start, char_end) of every sentence."""
         return self._conn().execute("SELECT id, article_id, char_start, char_end FROM sentences").fetchall()
 
-    def list_articles(self, offset: int, limit: int, newest_first: bool = False) -> list[dict]:
+    def _file_column(self) -> str:
+        # Stores written before the column existed (format 2 without it) read as no file.
+        if not hasattr(self, "_has_file"):
+            columns = {row[1] for row in self._conn().execute("PRAGMA table_info(articles)")}
+            self._has_file = "file" in columns
+        return "a.file" if self._has_file else "NULL"
+
+    def list_articles(self, offset: int, limit: int, newest_first: bool = False,
+                      title_contains: str | None = None) -> list[dict]:
         """A page of articles by source file, or newest first (undated ones last)."""
         order = "a.date IS NULL, a.date DESC, a.rowid DESC" if newest_first else "a.source, a.rowid"
+        where, parameters = ("WHERE instr(a.title, ?) > 0", [title_contains]) if title_contains else ("", [])
         rows = self._conn().execute(
-            "SELECT a.id, a.title, a.source, a.date, a.paragraphs,"
+            f"SELECT a.id, a.title, a.source, a.date, a.paragraphs, {self._file_column()},"
             " (SELECT count(*) FROM chunks c WHERE c.article_id = a.id)"
-            f" FROM articles a ORDER BY {order} LIMIT ? OFFSET ?",
-            (limit, offset),
+            f" FROM articles a {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*parameters, limit, offset),
         ).fetchall()
-        return [{"id": r[0], "title": r[1], "source": r[2], "date": r[3],
-                 "paragraphs": len(json.loads(r[4])), "chunks": r[5]} for r in rows]
+        out = []
+        for r in rows:
+            paragraphs = json.loads(r[4])
+            pages = [p[3] for p in paragraphs if len(p) > 3 and p[3] is not None]
+            file = r[5] or None
+            out.append({"id": r[0], "title": r[1], "source": r[2], "date": r[3], "file": file,
+                        "format": Path(file).suffix.lstrip(".").lower() if file else None,
+                        "pages": max(pages) if pages else None,
+                        "paragraphs": len(paragraphs), "chunks": r[6]})
+        return out
+
+    def count_matching(self, title_contains: str) -> int:
+        return int(self._conn().execute("SELECT count(*) FROM articles WHERE instr(title, ?) > 0",
+                                        (title_contains,)).fetchone()[0])
 
     def get_article(self, article_id: str) -> Article | None:
         row = self._conn().execute(
-            "SELECT id, title, source, date, url, text, paragraphs, content_hash FROM articles"
-            " WHERE id = ?", (article_id,),
+            f"SELECT a.id, a.title, a.source, a.date, a.url, a.text, a.paragraphs, a.content_hash,"
+            f" {self._file_column()} FROM articles a WHERE a.id = ?", (article_id,),
         ).fetchone()
         if row is None:
             return None
@@ -182,4 +203,4 @@ class ChunkStore:
         spans = [Paragraph(i, p[0], p[1], p[2], p[3] if len(p) > 3 else None)
                  for i, p in enumerate(json.loads(row[6]))]
         return Article(id=row[0], title=row[1], source=row[2], date=row[3], url=row[4],
-                       text=row[5], paragraphs=spans, content_hash=row[7])
+                       text=row[5], paragraphs=spans, content_hash=row[7], file=row[8] or "")

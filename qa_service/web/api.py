@@ -149,7 +149,7 @@ def get_article(article_id: str) -> Any:
         raise ApiError(404, "not_found", f"no article with id {article_id}")
     return jsonify({
         "id": article.id, "title": article.title, "source": article.source, "date": article.date,
-        "url": article.url, "text": article.text,
+        "url": article.url, "file": article.file or None, "text": article.text,
         "paragraphs": [{"index": p.index, "start": p.start, "end": p.end, "kind": p.kind, "page": p.page}
                        for p in article.paragraphs],
     })

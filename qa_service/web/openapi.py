@@ -121,6 +121,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["id", "title", "source", "date", "paragraphs", "chunks"],
         "properties": {"id": {"type": "string"}, "title": {"type": "string"},
                        "source": {"type": "string"}, "date": {"type": ["string", "null"]},
+                       "file": {"type": ["string", "null"], "description": "its corpus file"},
+                       "format": {"type": ["string", "null"], "description": "pdf, docx, …"},
+                       "pages": {"type": ["integer", "null"], "description": "pages, for PDFs and images"},
                        "paragraphs": {"type": "integer"}, "chunks": {"type": "integer"}},
     },
     "Article": {
@@ -128,7 +131,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"}, "title": {"type": "string"}, "source": {"type": "string"},
             "date": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
-            "text": {"type": "string"},
+            "file": {"type": ["string", "null"]}, "text": {"type": "string"},
             "paragraphs": {"type": "array", "items": {
                 "type": "object", "required": ["index", "start", "end", "kind"],
                 "properties": {"index": {"type": "integer"}, "start": {"type": "integer"},

@@ -28,6 +28,9 @@ export async function openArticle(article, ranges) {
   $("close-article").focus();
   try {
     const full = await fetchArticle(article.id);
+    // The stored article knows its file even where the source is a publication's name.
+    const known = [publisher(full), full.date, fileName(full) && `文件 ${fileName(full)}`];
+    $("article-meta").textContent = known.filter(Boolean).join(" · ");
     let first = null;
     body.replaceChildren(...full.paragraphs.map((para) => {
       const node = el("p", {
