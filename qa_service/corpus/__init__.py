@@ -10,8 +10,11 @@ from .chunking import (
     sentence_units,
     split_sentences,
 )
+from .edits import EDITS_FILE, forget_edit, load_edits, record_edit
 from .examples import EXAMPLES_FILE, read_example_questions
 from .ingest import (
+    CORPUS_SUFFIXES,
+    MAX_DOCUMENT_BYTES,
     Article,
     CorpusReadResult,
     Paragraph,
@@ -25,7 +28,10 @@ from .ingest import (
 from .normalize import SCHEMA_WHITESPACE, is_blank, normalize_text
 
 __all__ = [
+    "CORPUS_SUFFIXES",
+    "EDITS_FILE",
     "EXAMPLES_FILE",
+    "MAX_DOCUMENT_BYTES",
     "SCHEMA_WHITESPACE",
     "Article",
     "Chunk",
@@ -37,11 +43,14 @@ __all__ = [
     "chunk_article",
     "decode_bytes",
     "embedding_text",
+    "forget_edit",
     "is_blank",
+    "load_edits",
     "normalize_text",
     "parse_document",
     "read_corpus",
     "read_example_questions",
+    "record_edit",
     "repair_fragments",
     "sentence_units",
     "split_sentences",

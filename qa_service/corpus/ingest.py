@@ -388,6 +388,9 @@ def read_corpus(corpus_dir: Path, cache_dir: Path | None = None) -> CorpusReadRe
             if cached is None and (extracted.ocr_pages or extracted.empty_pages):
                 result.ocr.append(OcrReport(source, extracted.pages or 1, extracted.ocr_pages,
                                             round(extracted.ocr_seconds, 2), extracted.empty_pages))
+    from .edits import apply_edits, load_edits  # edits.py builds on this module
+
+    result.articles = apply_edits(result.articles, load_edits(corpus_dir))
     if cache_dir is not None and cache_dir.is_dir():
         for stale in cache_dir.glob("*.json"):  # files no longer in the corpus
             if stale.stem not in result.files.values():

@@ -188,6 +188,12 @@ class ChunkStore:
                         "paragraphs": len(paragraphs), "chunks": r[6]})
         return out
 
+    def count_articles_in_file(self, file: str) -> int:
+        if self._file_column() == "NULL":
+            return 0
+        row = self._conn().execute("SELECT count(*) FROM articles WHERE file = ?", (file,)).fetchone()
+        return int(row[0])
+
     def count_matching(self, title_contains: str) -> int:
         return int(self._conn().execute("SELECT count(*) FROM articles WHERE instr(title, ?) > 0",
                                         (title_contains,)).fetchone()[0])

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..answering import QuestionError
 from ..config import Settings
-from ..corpus import is_blank
+from ..corpus import forget_edit, is_blank, record_edit
 from ..index import BuildLockedError
 from . import jobs, uploads
 from .openapi import openapi_spec
@@ -201,18 +201,76 @@ def rebuild_status() -> Any:
     return jsonify(jobs.read_status(Path(current_app.config["INDEX_DIR"])))
 
 
-@bp.post("/articles")
-@require_admin
-def add_article() -> Any:
+def _rebuild_flag() -> bool:
     rebuild_now = request.args.get("rebuild", "0")
     if rebuild_now not in ("0", "1"):
         raise ApiError(400, "invalid_request", "'rebuild' must be 0 or 1")
+    return rebuild_now == "1"
+
+
+@bp.post("/articles")
+@require_admin
+def add_article() -> Any:
+    """A JSON article, or files uploaded as multipart/form-data (field ``file``, repeatable)."""
+    rebuild_now = _rebuild_flag()
+    corpus_dir = Path(current_app.config["CORPUS_DIR"])
     try:
-        path = uploads.save_article(Path(current_app.config["CORPUS_DIR"]), json_body())
+        if request.mimetype == "multipart/form-data":
+            uploads_given = request.files.getlist("file")
+            if not uploads_given:
+                raise uploads.UploadError("no file in the form: send it in the field 'file'")
+            paths = [uploads.save_upload(corpus_dir, f.filename or "", f.read()) for f in uploads_given]
+        else:
+            paths = [uploads.save_article(corpus_dir, json_body())]
     except uploads.UploadError as exc:
         raise ApiError(400, "invalid_article", str(exc)) from exc
-    job = _start_rebuild() if rebuild_now == "1" else None
-    return jsonify({"file": path.name, "rebuild": job}), 201
+    job = _start_rebuild() if rebuild_now else None
+    return jsonify({"file": paths[0].name, "files": [p.name for p in paths], "rebuild": job}), 201
+
+
+def _served_article(article_id: str) -> Any:
+    if not ARTICLE_ID.match(article_id):
+        raise ApiError(404, "not_found", "no such article (ids are 16 hexadecimal characters)")
+    article = _ready().index.store.get_article(article_id)
+    if article is None:
+        raise ApiError(404, "not_found", f"no article with id {article_id}")
+    return article
+
+
+@bp.delete("/articles/<article_id>")
+@require_admin
+def delete_article(article_id: str) -> Any:
+    """A file that holds only this article is deleted; from a file with several (or a
+    store too old to know its file) the article is left out by an edit instead."""
+    rebuild_now = _rebuild_flag()
+    article = _served_article(article_id)
+    corpus_dir = Path(current_app.config["CORPUS_DIR"])
+    store = _ready().index.store
+    siblings = store.count_articles_in_file(article.file) if article.file else 0
+    path = (corpus_dir / article.file).resolve() if article.file else None
+    removed = None
+    if path is not None and siblings == 1 and path.is_relative_to(corpus_dir.resolve()) and path.is_file():
+        path.unlink()
+        forget_edit(corpus_dir, article_id)
+        removed = article.file
+    else:
+        record_edit(corpus_dir, article_id, None)
+    job = _start_rebuild() if rebuild_now else None
+    return jsonify({"id": article_id, "removed_file": removed, "excluded": removed is None, "rebuild": job})
+
+
+@bp.put("/articles/<article_id>")
+@require_admin
+def edit_article(article_id: str) -> Any:
+    rebuild_now = _rebuild_flag()
+    _served_article(article_id)
+    try:
+        edit = uploads.parse_edit(json_body())
+    except uploads.UploadError as exc:
+        raise ApiError(400, "invalid_article", str(exc)) from exc
+    saved = record_edit(Path(current_app.config["CORPUS_DIR"]), article_id, edit)
+    job = _start_rebuild() if rebuild_now else None
+    return jsonify({"id": article_id, "edit": saved, "rebuild": job})
 
 
 @bp.get("/health")

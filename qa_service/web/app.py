@@ -13,6 +13,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from ..config import default_model_cache
+from ..corpus import MAX_DOCUMENT_BYTES
 from ..feedback import FeedbackStore, default_feedback_db
 from ..models import BUILTIN_MODEL, prefer_passive_waits
 from . import api, feedback
@@ -21,6 +22,7 @@ from .service import ServiceState
 STATIC = Path(__file__).with_name("static")
 MAX_BODY_BYTES = 16 * 1024
 MAX_ARTICLE_BODY_BYTES = 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_DOCUMENT_BYTES + 1024 * 1024  # one file at the corpus's limit, plus the form
 
 # No inline script or style anywhere: the page's data can never become code.
 SECURITY_HEADERS = {
@@ -115,6 +117,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     def body_limit() -> None:
         # Questions are small; only an uploaded article may be larger.
         if request.path == "/api/articles" and request.method == "POST":
+            # A typed article is small; an uploaded PDF or scan may be large.
+            multipart = request.mimetype == "multipart/form-data"
+            request.max_content_length = MAX_UPLOAD_BYTES if multipart else MAX_ARTICLE_BODY_BYTES
+        elif request.path.startswith("/api/articles/") and request.method == "PUT":
             request.max_content_length = MAX_ARTICLE_BODY_BYTES
 
     @app.after_request

