@@ -148,9 +148,9 @@ def _read_docx(data: bytes) -> Extracted:
                 kept = [c for i, c in enumerate(cells) if c and (i == 0 or c != cells[i - 1])]
                 if kept:
                     lines.append(" | ".join(kept))
-    props = document.core_properties
-    meta = {k: v for k, v in (("title", (props.title or "").strip()),
-                               ("date", props.created.date().isoformat() if props.created else "")) if v}
+    # Only the title: the creation date is often the template's (python-docx's own says 2013).
+    title = (document.core_properties.title or "").strip()
+    meta = {"title": title} if title else {}
     if "title" in meta:
         meta["title_from"] = "document"
     return Extracted("\n\n".join(lines), meta=meta)

@@ -271,6 +271,7 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
         "build": {k: v for k, v in summary.to_dict().items() if k.startswith(("articles_", "chunks_"))},
         "corpus_files": corpus_files,
         "skipped_files": summary.skipped_files,
+        "ocr_files": summary.ocr_files,
         "examples": examples,  # the chat page's example questions (corpus/example_questions.json)
         "file_sizes": {name: (staging / name).stat().st_size for name in (VECTORS, CHUNKS, SENTENCE_VECTORS)},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -134,10 +134,15 @@ def list_articles() -> Any:
     sort = request.args.get("sort", "source")
     if sort not in ("source", "newest"):
         raise ApiError(400, "invalid_request", "sort must be 'source' or 'newest'")
+    query = request.args.get("q", "").strip()
+    if len(query) > 100:
+        raise ApiError(400, "invalid_request", "q (a part of the title) has at most 100 characters")
     store = _ready().index.store
     p, n = int(page), int(per_page)
-    return jsonify({"articles": store.list_articles((p - 1) * n, n, newest_first=sort == "newest"),
-                    "page": p, "per_page": n, "total": store.count_articles()})
+    articles = store.list_articles((p - 1) * n, n, newest_first=sort == "newest",
+                                   title_contains=query or None)
+    total = store.count_matching(query) if query else store.count_articles()
+    return jsonify({"articles": articles, "page": p, "per_page": n, "total": total})
 
 
 @bp.get("/articles/<article_id>")
@@ -198,7 +203,16 @@ def rebuild() -> Any:
 @bp.get("/index/status")
 @require_admin
 def rebuild_status() -> Any:
-    return jsonify(jobs.read_status(Path(current_app.config["INDEX_DIR"])))
+    status = jobs.read_status(Path(current_app.config["INDEX_DIR"]))
+    retriever = state().current()
+    if retriever is not None:
+        # The served generation's own report, whoever built it (the CLI or this page).
+        manifest = retriever.index.manifest
+        status["served"] = {"generation": retriever.index.generation, "built_at": manifest.get("built_at"),
+                            "counts": manifest.get("counts", {}),
+                            "skipped_files": manifest.get("skipped_files", []),
+                            "ocr_files": manifest.get("ocr_files", [])}
+    return jsonify(status)
 
 
 def _rebuild_flag() -> bool:

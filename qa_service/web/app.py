@@ -44,6 +44,14 @@ def chat_page() -> Response:
     return response
 
 
+@web.get("/admin")
+def admin_page() -> Response:
+    # The page itself is public (it holds no data); every call it makes needs the token.
+    response = send_from_directory(STATIC, "admin.html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @web.get("/favicon.ico")
 def favicon() -> Response:
     # Browsers ask for /favicon.ico whatever the page links; an SVG answers it.

@@ -154,6 +154,8 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object", "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}}}},
             "summary": {"type": ["object", "null"]}, "error": {"type": ["string", "null"]},
             "seconds": {"type": ["number", "null"]},
+            "served": {"type": "object", "description": "the served generation: counts, skipped files "
+                       "with their reasons, files read by OCR"},
         },
     },
     "NewArticle": {
@@ -268,6 +270,8 @@ def openapi_spec() -> dict[str, Any]:
                      "schema": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 1}},
                     {"name": "per_page", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                    {"name": "q", "in": "query", "description": "only titles containing this",
+                     "schema": {"type": "string", "maxLength": 100}},
                     {"name": "sort", "in": "query", "description": "by source file, or newest first",
                      "schema": {"type": "string", "enum": ["source", "newest"], "default": "source"}},
                 ],
