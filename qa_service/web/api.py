@@ -147,11 +147,7 @@ def list_articles() -> Any:
 
 @bp.get("/articles/<article_id>")
 def get_article(article_id: str) -> Any:
-    if not ARTICLE_ID.match(article_id):
-        raise ApiError(404, "not_found", "no such article (ids are 16 hexadecimal characters)")
-    article = _ready().index.store.get_article(article_id)
-    if article is None:
-        raise ApiError(404, "not_found", f"no article with id {article_id}")
+    article = _served_article(article_id)
     return jsonify({
         "id": article.id, "title": article.title, "source": article.source, "date": article.date,
         "url": article.url, "file": article.file or None, "text": article.text,
