@@ -91,6 +91,7 @@ class ChunkStore:
         self._local = threading.local()
         # Articles never change within a generation; a search touches a handful of them.
         self.paragraph_info = functools.lru_cache(maxsize=4096)(self._paragraph_info)
+        self._has_file: bool | None = None  # stores from before the file column lack it
         self.count_chunks()  # fail now, not at the first question, if the file is broken
 
     def _conn(self) -> sqlite3.Connection:
@@ -161,7 +162,7 @@ class ChunkStore:
 
     def _file_column(self) -> str:
         # Stores written before the column existed (format 2 without it) read as no file.
-        if not hasattr(self, "_has_file"):
+        if self._has_file is None:
             columns = {row[1] for row in self._conn().execute("PRAGMA table_info(articles)")}
             self._has_file = "file" in columns
         return "a.file" if self._has_file else "NULL"
