@@ -178,3 +178,29 @@ def test_skipped_files_are_listed_in_the_summary(
     summary = build_index(replace(settings), fake_encoder)
     assert summary.skipped_files == [{"source": "broken.txt", "reason": "binary file (contains NUL bytes)"}]
     assert "broken.txt: binary file" in summary.describe()
+
+
+def test_a_store_from_before_files_and_pages_were_recorded_still_serves(
+        settings: Settings, fake_encoder: FakeEncoder) -> None:
+    import sqlite3
+
+    build_index(settings, fake_encoder)
+    index = load_index(settings.index_dir)
+    path = index.store.path
+    with sqlite3.connect(path) as connection:  # as format 2 wrote it: no file, 3-item paragraphs
+        rows = connection.execute("SELECT id, paragraphs FROM articles").fetchall()
+        for article_id, paragraphs in rows:
+            old = json.dumps([p[:3] for p in json.loads(paragraphs)])
+            connection.execute("UPDATE articles SET paragraphs = ? WHERE id = ?", (old, article_id))
+        connection.execute("ALTER TABLE articles DROP COLUMN file")
+    manifest_path = path.parent / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["file_sizes"][path.name] = path.stat().st_size  # what the old build recorded
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    old_index = load_index(settings.index_dir)
+    listed = old_index.store.list_articles(0, 10)
+    assert listed and all(a["file"] is None and a["pages"] is None for a in listed)
+    article = old_index.store.get_article(listed[0]["id"])
+    assert article is not None and article.file == "" and article.paragraphs[0].page is None
+    result = Retriever(old_index, fake_encoder).ask("全区共完成厕所改造多少户?")
+    assert result["passages"] and result["passages"][0]["page"] is None
