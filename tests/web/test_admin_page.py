@@ -31,8 +31,8 @@ def admin_server(tmp_path: Path) -> Iterator[str]:
     encoder = FakeEncoder()
     build_index(Settings(corpus_dir=corpus, index_dir=tmp_path / "embeddings"), encoder)
     reader = FakeReader({"第17批": "17亿元", "藏书": "120万册"})
-    app = create_app({"INDEX_DIR": str(tmp_path / "embeddings"), "CORPUS_DIR": str(corpus), "ENCODER": encoder,
-                      "READER": reader, "MODEL": encoder.name, "ADMIN_TOKEN": TOKEN, "RELOAD_SECONDS": 0.2})
+    app = create_app({"INDEX_DIR": str(tmp_path / "embeddings"), "CORPUS_DIR": str(corpus),
+                      "ENCODER": encoder, "READER": reader, "MODEL": encoder.name, "ADMIN_TOKEN": TOKEN, "RELOAD_SECONDS": 0.2})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -61,7 +61,8 @@ def test_a_wrong_token_is_refused(browser_context: Any, admin_server: str) -> No
     assert not page.locator("#console").is_visible()
 
 
-def test_upload_rebuild_ask_with_page_and_delete(browser_context: Any, admin_server: str, tmp_path: Path) -> None:
+def test_upload_rebuild_ask_with_page_and_delete(browser_context: Any, admin_server: str,
+                                                 tmp_path: Path) -> None:
     page = browser_context.new_page()
     pdf = tmp_path / "汇编.pdf"
     pdf.write_bytes(text_pdf(page, 20))
@@ -95,7 +96,7 @@ def test_upload_rebuild_ask_with_page_and_delete(browser_context: Any, admin_ser
     delete = page.locator("#articles tbody tr").first.get_by_role("button", name="删除")
     delete.click()
     page.locator("#articles tbody tr").first.get_by_role("button", name="确认删除？").click()
-    page.wait_for_function("() => document.querySelector('#build-report .ok')?.textContent.includes('删除 1')",
-                           timeout=120_000)
+    page.wait_for_function("() => document.querySelector('#build-report .ok')"
+                           "?.textContent.includes('删除 1')", timeout=120_000)
     gone = ask(chat, "图书馆藏书多少册？")
     assert gone.locator(".short-answer").count() == 0  # not found any more
