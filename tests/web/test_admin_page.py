@@ -32,7 +32,8 @@ def admin_server(tmp_path: Path) -> Iterator[str]:
     build_index(Settings(corpus_dir=corpus, index_dir=tmp_path / "embeddings"), encoder)
     reader = FakeReader({"第17批": "17亿元", "藏书": "120万册"})
     app = create_app({"INDEX_DIR": str(tmp_path / "embeddings"), "CORPUS_DIR": str(corpus),
-                      "ENCODER": encoder, "READER": reader, "MODEL": encoder.name, "ADMIN_TOKEN": TOKEN, "RELOAD_SECONDS": 0.2})
+                      "ENCODER": encoder, "READER": reader, "MODEL": encoder.name, "ADMIN_TOKEN": TOKEN,
+                      "RELOAD_SECONDS": 0.2})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
