@@ -221,10 +221,9 @@ def feedback_export(corpus_dir: Path, db: Path | None, out: Path) -> None:
     the right text selected makes a question with that answer; 👎 alone is counted, not
     written. Run them with `benchmarks/answers.py --sections bulletins --questions FILE`.
     """
-    import os
     import sqlite3
-    import tempfile
 
+    from .corpus import atomic_write_text
     from .feedback import FeedbackStore, default_feedback_db, export_test_questions
 
     path = db or default_feedback_db(corpus_dir)
@@ -239,16 +238,9 @@ def feedback_export(corpus_dir: Path, db: Path | None, out: Path) -> None:
     if str(out) == "-":
         click.echo(text, nl=False)
     else:
-        # Written aside and renamed: an existing file is replaced whole or not at all.
+        # An existing file is replaced whole or not at all.
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, aside = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(aside, out)
-        except BaseException:
-            Path(aside).unlink(missing_ok=True)
-            raise
+        atomic_write_text(out, text)
     click.echo(f"{len(rows)} test questions from {path}; {skipped} 👎 without the right text not "
                "exported", err=True)
 

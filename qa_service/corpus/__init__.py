@@ -2,6 +2,7 @@
 chunking with exact character offsets, and the text normalisation that indexing and
 questions share. The bottom layer: it imports nothing else of qa_service."""
 
+from .atomic import atomic_write_bytes, atomic_write_text
 from .chunking import (
     Chunk,
     ChunkingSettings,
@@ -40,6 +41,8 @@ __all__ = [
     "Paragraph",
     "SkippedFile",
     "UndecodableFile",
+    "atomic_write_bytes",
+    "atomic_write_text",
     "chunk_article",
     "decode_bytes",
     "embedding_text",

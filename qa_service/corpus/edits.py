@@ -12,19 +12,17 @@ hidden (a dot name): it is never read as an article.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .ingest import Article, Paragraph, classify, repair_fragments
+from .atomic import atomic_write_text
+from .ingest import Article, classify, content_hash, paragraph_spans, repair_fragments
 
 EDITS_FILE = ".edits.json"
-FIELDS = ("title", "date", "source", "url", "text")
 
 
 def load_edits(corpus_dir: Path) -> dict[str, dict]:
@@ -33,6 +31,10 @@ def load_edits(corpus_dir: Path) -> dict[str, dict]:
     except (OSError, ValueError):
         return {}
     return edits if isinstance(edits, dict) else {}
+
+
+def _save(corpus_dir: Path, edits: dict[str, dict]) -> None:
+    atomic_write_text(corpus_dir / EDITS_FILE, json.dumps(edits, ensure_ascii=False, indent=1))
 
 
 @contextmanager
@@ -53,9 +55,7 @@ def record_edit(corpus_dir: Path, article_id: str, edit: dict | None) -> dict:
             merged = {k: v for k, v in edits.get(article_id, {}).items() if k != "deleted"}
             merged.update(edit)
             edits[article_id] = merged
-        aside = corpus_dir / f".edits.{os.getpid()}.tmp"
-        aside.write_text(json.dumps(edits, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(aside, corpus_dir / EDITS_FILE)
+        _save(corpus_dir, edits)
         return edits[article_id]
 
 
@@ -64,17 +64,12 @@ def forget_edit(corpus_dir: Path, article_id: str) -> None:
     with _locked(corpus_dir):
         edits = load_edits(corpus_dir)
         if edits.pop(article_id, None) is not None:
-            aside = corpus_dir / f".edits.{os.getpid()}.tmp"
-            aside.write_text(json.dumps(edits, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(aside, corpus_dir / EDITS_FILE)
+            _save(corpus_dir, edits)
 
 
 def _with_text(article: Article, text: str) -> Article:
     paragraphs = repair_fragments(text.replace("\r\n", "\n").split("\n"))
-    spans, offset = [], 0
-    for index, part in enumerate(paragraphs):
-        spans.append(Paragraph(index, offset, offset + len(part), classify(part)))
-        offset += len(part) + 1
+    spans = paragraph_spans([(part, classify(part), None) for part in paragraphs])
     return replace(article, text="\n".join(paragraphs), paragraphs=spans)
 
 
@@ -97,6 +92,5 @@ def apply_edits(articles: list[Article], edits: dict[str, dict]) -> list[Article
         if isinstance(edit.get("source"), str):
             fields["source"] = edit["source"] or article.file
         article = replace(article, **fields)
-        content = f"{article.title}\n{article.text}".encode()
-        out.append(replace(article, content_hash=hashlib.sha256(content).hexdigest()))
+        out.append(replace(article, content_hash=content_hash(article.title, article.text)))
     return out

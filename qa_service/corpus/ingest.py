@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .atomic import atomic_write_text
 from .formats import PAGE_BREAK, PLAIN_SUFFIXES, READERS, Extracted, UnreadableFile
 from .sandbox import SandboxedReader
 
@@ -286,11 +286,7 @@ def parse_document(text: str, source: str, found: dict[str, str] | None = None,
             continue
         parts = [(paragraphs[k], kind, repaired[k][1]) for k, kind in members]
         article_text = "\n".join(t for t, _, _ in parts)
-        spans: list[Paragraph] = []
-        offset = 0
-        for index, (part, kind, page) in enumerate(parts):
-            spans.append(Paragraph(index, offset, offset + len(part), kind, page))
-            offset += len(part) + 1
+        spans = paragraph_spans(parts)
         if ordinal == 0 and meta.get("title") and (not title or source_is_titled(meta)):
             title = meta["title"]
         title = title or _fallback_title([(t, k) for t, k, _ in parts], source)
@@ -303,11 +299,25 @@ def parse_document(text: str, source: str, found: dict[str, str] | None = None,
                 paragraphs=spans,
                 date=meta.get("date"),
                 url=meta.get("url"),
-                content_hash=hashlib.sha256(f"{title}\n{article_text}".encode()).hexdigest(),
+                content_hash=content_hash(title, article_text),
                 file=source,
             )
         )
     return articles
+
+
+def paragraph_spans(parts: list[tuple[str, str, int | None]]) -> list[Paragraph]:
+    """Paragraphs of (text, kind, page) joined by newlines: their offsets in the article text."""
+    spans, offset = [], 0
+    for index, (part, kind, page) in enumerate(parts):
+        spans.append(Paragraph(index, offset, offset + len(part), kind, page))
+        offset += len(part) + 1
+    return spans
+
+
+def content_hash(title: str, text: str) -> str:
+    """What decides whether an article must be embedded again (its title is embedded too)."""
+    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
 
 
 def source_is_titled(meta: dict[str, str]) -> bool:
@@ -338,9 +348,7 @@ def _store_extract(cache_dir: Path | None, digest: str, extracted: Extracted) ->
     if cache_dir is None:
         return
     cache_dir.mkdir(parents=True, exist_ok=True)
-    aside = cache_dir / f".{digest}.{os.getpid()}.tmp"
-    aside.write_text(json.dumps(asdict(extracted), ensure_ascii=False), encoding="utf-8")
-    os.replace(aside, cache_dir / f"{digest}.json")  # a reader of the cache never sees half a file
+    atomic_write_text(cache_dir / f"{digest}.json", json.dumps(asdict(extracted), ensure_ascii=False))
 
 
 def read_corpus(corpus_dir: Path, cache_dir: Path | None = None) -> CorpusReadResult:

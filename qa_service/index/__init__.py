@@ -3,11 +3,12 @@ and a resumable embedding cache, progress, the FAISS vector index, the BM25 lexi
 index, the SQLite chunk store, generation folders with their manifest, and loading a
 generation with its checks. Imports ``corpus``, ``models`` and ``config`` only."""
 
+from ..corpus import atomic_write_text
 from . import generations
 from .build import BuildError, BuildSummary, build_index
 from .chunk_store import ChunkStore, SentenceSpan, StoredChunk
 from .embedding_cache import CACHE_DIR, EmbeddingCache
-from .generations import BuildLockedError, atomic_write_text, build_is_running, current_generation
+from .generations import BuildLockedError, build_is_running, current_generation
 from .lexical import LexicalIndex, tokenize
 from .load import IndexMismatchError, IndexNotReadyError, LoadedIndex, check_model, load_index
 from .manifest import FORMAT_VERSION

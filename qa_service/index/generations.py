@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..corpus import atomic_write_text
+
 POINTER = "CURRENT"
 GENERATIONS = "generations"
 LOCK = "build.lock"
@@ -31,19 +33,6 @@ _GENERATION_NAME = re.compile(r"^gen-(\d{6,})$")
 
 class BuildLockedError(RuntimeError):
     pass
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def generation_number(name: str) -> int | None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..corpus import CORPUS_SUFFIXES, MAX_DOCUMENT_BYTES, SCHEMA_WHITESPACE, is_blank
+from ..corpus import CORPUS_SUFFIXES, MAX_DOCUMENT_BYTES, SCHEMA_WHITESPACE, atomic_write_bytes, is_blank
 
 MAX_TITLE = 200
 MAX_TEXT = 200_000
@@ -49,13 +47,13 @@ def save_article(corpus_dir: Path, body: object) -> Path:
     lines += [f"date: {date}"] if date else []
     lines += [f"source: {source}"] if source else []
     content = "\n".join([*lines, "---", str(title), "", str(text).replace("\r\n", "\n"), ""])
-    corpus_dir.mkdir(parents=True, exist_ok=True)
     name = f"web-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.md"
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=corpus_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    target = corpus_dir / name
-    os.replace(tmp, target)
+    return _write(corpus_dir / name, content.encode("utf-8"))
+
+
+def _write(target: Path, data: bytes) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target, data)  # the build never reads half an upload
     target.chmod(0o644)
     return target
 
@@ -88,18 +86,7 @@ def save_upload(corpus_dir: Path, name: str, data: bytes) -> Path:
     magic = _MAGIC.get(suffix)
     if magic and not data.startswith(magic):
         raise UploadError(f"{name} is not a {suffix} file (its content is of another type)")
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    target = corpus_dir / safe_file_name(name)
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=corpus_dir)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    target.chmod(0o644)
-    return target
+    return _write(corpus_dir / safe_file_name(name), data)
 
 
 def parse_edit(body: object) -> dict:
