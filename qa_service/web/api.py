@@ -59,12 +59,31 @@ def json_body() -> Any:
     data = request.get_data(cache=True)
     if not data:
         return None
+    if nesting_depth(data) > MAX_JSON_DEPTH:
+        # Refused before parsing: CPython 3.11's json scanner, stopped by RecursionError,
+        # can leave the thread's recursion count wrong, and a later ast.parse (werkzeug
+        # compiling a route) then fails with "AST constructor recursion depth mismatch".
+        raise ApiError(400, "invalid_json", "the JSON body is nested too deeply")
     try:
         return json.loads(data)
     except RecursionError as exc:
         raise ApiError(400, "invalid_json", "the JSON body is nested too deeply") from exc
     except ValueError:  # includes UnicodeDecodeError for bytes that are not UTF-8
         return None
+
+
+MAX_JSON_DEPTH = 64  # our bodies nest three deep
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def nesting_depth(data: bytes) -> int:
+    """The deepest nesting of [ and { outside strings (brackets inside strings don't count)."""
+    brackets = _JSON_STRING.sub(b"", data).translate(None, delete=bytes(set(range(256)) - set(b"[]{}")))
+    depth = deepest = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _int_field(body: dict, name: str, default: int, low: int, high: int) -> int:

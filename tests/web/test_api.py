@@ -247,3 +247,11 @@ def test_page_is_served_with_security_headers_and_no_inline_script(client: Flask
     assert response.headers["X-Frame-Options"] == "DENY"
     assert client.get("/static/app.js").status_code == 200
     assert "Access-Control-Allow-Origin" not in client.get("/api/health").headers
+
+
+def test_brackets_inside_strings_are_not_nesting(client: FlaskClient) -> None:
+    body = json.dumps({"question": "厕所改造" + "[{" * 100, "history": ["【" * 50 + "[" * 100]})
+    assert client.post("/api/ask", data=body, content_type="application/json").status_code == 200
+    deep = b'{"question": "x", "history": ' + b"[" * 100 + b"]" * 100 + b"}"
+    response = client.post("/api/ask", data=deep, content_type="application/json")
+    assert error_of(response) == (400, "invalid_json") and "nested" in response.get_json()["error"]["message"]
