@@ -7,6 +7,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +124,21 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str
 @click.option("--reader-weights", envvar="QA_READER_WEIGHTS", default="builtin", show_default=True,
               show_envvar=True, help="The reader that points at the exact answer: builtin, a weights "
               "file, or none (answer with the best sentence).")
+@click.option("--date-from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Only articles dated on or after this day (YYYY-MM-DD).")
+@click.option("--date-to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Only articles dated on or before this day (YYYY-MM-DD).")
+@click.option("--source", default=None, help="Only articles whose source or file contains this text.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day 今年, 上个月 and the like are read against (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @reports_errors
 def ask(question: str, model: str, model_cache: Path | None, precision: str, index_dir: Path,
         torch_threads: int, top_k: int, history: tuple[str, ...], mode: str, reader_weights: str,
-        as_json: bool) -> None:
+        date_from: datetime | None, date_to: datetime | None, source: str | None,
+        today: datetime | None, as_json: bool) -> None:
     """Ask QUESTION; with QUESTION '-', read one question per line and write JSON lines."""
-    from .answering import QuestionError, Retriever, load_configured_reader
+    from .answering import Filters, QuestionError, Retriever, load_configured_reader
     from .index import load_index
     from .models import QUESTION_THREADS, load_encoder, use_threads
 
@@ -142,16 +151,21 @@ def ask(question: str, model: str, model_cache: Path | None, precision: str, ind
     retriever = Retriever(loaded, encoder, reader=reader, reader_settings=reader_settings)
     # One question at a time: one thread is fastest unless a count is asked for (threads.py).
     use_threads(settings.torch_threads or QUESTION_THREADS)
+    filters = Filters(date_from.date() if date_from else None, date_to.date() if date_to else None,
+                      source or None)
+    day = today.date() if today else None
     if question == "-":
         for line in sys.stdin:
             line = line.rstrip("\n")
             try:
-                result = retriever.ask(line, top_k, list(history), mode)  # type: ignore[arg-type]
+                result = retriever.ask(line, top_k, list(history), mode,  # type: ignore[arg-type]
+                                       filters=filters, today=day)
             except QuestionError as exc:
                 result = {"question": line, "error": str(exc), "passages": []}
             click.echo(json.dumps(result, ensure_ascii=False))
         return
-    result = retriever.ask(question, top_k, list(history), mode)  # type: ignore[arg-type]
+    result = retriever.ask(question, top_k, list(history), mode,  # type: ignore[arg-type]
+                           filters=filters, today=day)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -160,6 +174,9 @@ def ask(question: str, model: str, model_cache: Path | None, precision: str, ind
 
 def format_answer(result: dict) -> str:
     lines = [f"问题 / question: {result['question']}  ({result['took_ms']:.0f} ms)"]
+    when = result.get("time_range")
+    if when:
+        lines.append(f"检索范围 / time: {when['start']} 至 {when['end']}（{when['text']}）")
     answer = result.get("answer")
     if result.get("found") and answer:
         lines.append(f"答案 / answer: {answer['text']}  [{answer['passage_rank']}]")
@@ -173,7 +190,8 @@ def format_answer(result: dict) -> str:
     for p in result["passages"]:
         article = p["article"]
         lines.append(f"[{p['rank']}] {p['score']:.3f}  《{article['title']}》 {article['source']}"
-                     f" ¶{p['paragraph']} [{p['char_start']}:{p['char_end']}]")
+                     f" ¶{p['paragraph']} [{p['char_start']}:{p['char_end']}]"
+                     f"{'  ' + article['date'] if article.get('date') else ''}")
         # Chinese characters are two columns wide: 40 of them fill an 80-column terminal.
         lines.append(textwrap.indent(textwrap.fill(p["text"], width=40), "    "))
     return "\n".join(lines)

@@ -38,6 +38,8 @@ class Settings:
     keep_generations: int = 3
     # Above this many chunks the vector index is approximate (IVF), see index/vector_index.py.
     exact_search_limit: int = 100_000
+    # Republished copies are grouped and only the canonical one is indexed (corpus/duplicates.py).
+    group_copies: bool = True
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
 
     @classmethod
@@ -53,6 +55,8 @@ class Settings:
                 values[f.name] = Path(raw)
             elif f.name in ("batch_size", "top_k", "keep_generations", "exact_search_limit", "torch_threads"):
                 values[f.name] = int(raw)
+            elif f.name == "group_copies":
+                values[f.name] = raw.strip().lower() not in {"0", "false", "no", "off"}
             else:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -61,7 +61,7 @@ def test_ask_json_has_the_documented_shape(runner: CliRunner) -> None:
     assert len(answer["passages"]) == 2
     passage = answer["passages"][0]
     assert set(passage) >= {"rank", "score", "text", "article", "paragraph", "char_start", "char_end"}
-    assert set(passage["article"]) == {"id", "title", "source", "date"}
+    assert set(passage["article"]) == {"id", "title", "source", "date", "date_source", "copies"}
     assert "14880户" in passage["text"]
 
 

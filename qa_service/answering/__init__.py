@@ -14,11 +14,13 @@ from .retrieval import (
     normalize_question,
 )
 from .search import MODES, Hit, Mode, SearchSettings, lexical_weight
+from .timeframe import Filters, TimeParser, TimeRange
 
 __all__ = [
     "MODES",
     "NOT_FOUND_MESSAGE",
     "AnswerSettings",
+    "Filters",
     "Hit",
     "Mode",
     "Outcome",
@@ -28,6 +30,8 @@ __all__ = [
     "SearchSettings",
     "Sentence",
     "SpanAnswer",
+    "TimeParser",
+    "TimeRange",
     "evidence_of",
     "lexical_weight",
     "load_configured_reader",

@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 import numpy as np
 
@@ -16,9 +17,11 @@ from ..models import Encoder, PassageReader
 from .answer import AnswerSettings, Sentence, best_of, score_sentences
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Hit, Mode, SearchSettings, search
+from .timeframe import Filters, TimeParser, TimeRange, prefer_range
 
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
 NOTHING_TO_SEARCH = "问题中没有可以查找的文字。/ The question has no words to search for."
+NO_ARTICLE_PASSES = "没有符合筛选条件（日期、来源）的文章。/ No article matches the date or source filters."
 MAX_HISTORY = 10
 # The background a best sentence must stand out from: the dense cosines of the passages
 # ranked 6th to 30th. Fewer than MIN_BACKGROUND of them (a tiny corpus) is no background.
@@ -61,6 +64,7 @@ class Outcome:
     top_lead: float | None = None
     evidence: float | None = None  # what "found" is decided on without a reader; see evidence_of
     spans: list[SpanAnswer] = field(default_factory=list)  # the reader's, surest first
+    time_range: TimeRange | None = None  # the question's time, as used (timeframe.py)
 
     @property
     def short(self) -> SpanAnswer | None:
@@ -93,7 +97,8 @@ class Retriever:
                  answer_settings: AnswerSettings | None = None,
                  followup_margin: float = 0.04,
                  reader: PassageReader | None = None,
-                 reader_settings: ReaderSettings | None = None) -> None:
+                 reader_settings: ReaderSettings | None = None,
+                 time_parser: TimeParser | None = None) -> None:
         check_model(index, encoder)
         self.index = index
         self.encoder = encoder
@@ -102,6 +107,7 @@ class Retriever:
         self.followup_margin = followup_margin
         self.reader = reader
         self.reader_settings = reader_settings or ReaderSettings()
+        self.time_parser = time_parser or TimeParser()
 
     @property
     def min_confidence(self) -> float:
@@ -131,23 +137,28 @@ class Retriever:
 
     def run(self, query: str, mode: Mode = "hybrid", exclude: Collection[int] = (),
             vector: np.ndarray | None = None, timings: dict[str, float] | None = None,
-            read_as: str | None = None) -> Outcome:
+            read_as: str | None = None, allowed: np.ndarray | None = None,
+            when: TimeRange | None = None) -> Outcome:
         """Search and choose the answer for an already normalised query.
 
         ``exclude`` chunk ids are treated as absent from the corpus (benchmarks use it to
         take a question's own paragraph away and make it unanswerable). ``timings``
         receives the seconds of each step: encode, dense, lexical, fusion, answer, read.
         ``read_as`` is the question the reader reads, where it differs from the query
-        searched (a follow-up searched together with the question before it).
+        searched (a follow-up searched together with the question before it). ``allowed``
+        chunk ids are the only ones searched (filters); passages of ``when``'s articles are
+        preferred.
         """
         clock = time.perf_counter()
         if vector is None:
             vector = self.encoder.encode_queries([query])[0]
         if timings is not None:
             timings["encode"] = time.perf_counter() - clock
-        hits = search(self.index, query, vector, mode, self.search_settings, timings, exclude)
+        hits = search(self.index, query, vector, mode, self.search_settings, timings, exclude, allowed)
         clock = time.perf_counter()
-        outcome = Outcome(query, hits)
+        if when is not None:
+            hits, when = prefer_range(hits, when, self.time_parser)
+        outcome = Outcome(query, hits, time_range=when)
         per_passage = score_sentences(self.index, query, vector, hits, self.answer_settings)
         outcome.best = [best_of(s, h, self.answer_settings) for s, h in zip(per_passage, hits, strict=False)]
         candidates = [s for s in outcome.best if s is not None]
@@ -190,15 +201,27 @@ class Retriever:
         _reorder(outcome, [first] + [i for i in range(len(outcome.hits)) if i != first])
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,
-            mode: Mode = "hybrid") -> dict:
+            mode: Mode = "hybrid", filters: Filters | None = None, today: date | None = None) -> dict:
+        """The answer JSON. ``filters`` restrict the articles searched; a time named in the
+        question (今年, 2021年第四季度) is resolved against ``today`` (default: the day it is)."""
         started = time.perf_counter()
         query = normalize_question(question)
+        filters = filters or Filters()
         if not has_words(query):
             # Only punctuation or emoji: a valid question with nothing to look up.
             result = self._render(question, Outcome(query, []), top_k, started)
             result["message"] = NOTHING_TO_SEARCH
+            result["filters"] = filters.to_json()
             return result
-        outcome = self.run(query, mode)
+        allowed = self.index.store.chunk_ids_where(filters.keeps) if filters.active else None
+        if allowed is not None and len(allowed) == 0:
+            result = self._render(question, Outcome(query, []), top_k, started)
+            result["message"] = NO_ARTICLE_PASSES
+            result["filters"] = filters.to_json()
+            return result
+        # Only an index with articles that state their dates can prefer any by time.
+        when = self.time_parser.find(query, today or date.today()) if self.index.has_dates else None
+        outcome = self.run(query, mode, allowed=allowed, when=when)
         previous = [h for h in (history or [])[-MAX_HISTORY:] if h and h.strip()]
         understood_as = None
         # A question in another language than the one before it starts a new topic: an
@@ -211,7 +234,8 @@ class Retriever:
             # cosine level it was measured with (bulletin follow-ups 10/10, no hijack).
             # The reader reads the follow-up itself over what the combined query finds: read
             # together with the earlier question it would answer that one again.
-            combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode, read_as=query)
+            combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode, read_as=query,
+                                allowed=allowed, when=when)
             # Kept only when it turns a weak result into a found answer: otherwise a
             # question the corpus cannot answer would show the previous topic's passages.
             if self.reader is not None:
@@ -221,7 +245,9 @@ class Retriever:
             if better:
                 outcome = combined
                 understood_as = f"{previous[-1].strip()} {question.strip()}"
-        return self._render(question, outcome, top_k, started, understood_as)
+        result = self._render(question, outcome, top_k, started, understood_as)
+        result["filters"] = filters.to_json()
+        return result
 
     def _render(self, question: str, outcome: Outcome, top_k: int, started: float,
                 understood_as: str | None = None) -> dict:
@@ -240,7 +266,10 @@ class Retriever:
                 "rank": rank,
                 "score": round(hit.dense if hit.dense is not None else hit.score, 4),
                 "text": chunk.text,
-                "article": _article(chunk.article_id, chunk.title, chunk.source, chunk.date),
+                "article": {**_article(chunk.article_id, chunk.title, chunk.source, chunk.date,
+                                       chunk.date_source),
+                            # Republished copies of it, not searched themselves (同文另见 N 处).
+                            "copies": self.index.store.copies_of(chunk.article_id)},
                 "paragraph": chunk.paragraph,
                 "page": self.index.store.page_at(chunk.article_id, chunk.char_start),
                 "char_start": chunk.char_start,
@@ -276,6 +305,8 @@ class Retriever:
             # A follow-up read together with the question before it: shown to the user
             # ("按上文理解为：…"), so a wrong reading is visible; null otherwise.
             "understood_as": understood_as,
+            # The time the question named, as a range of days and what it was read against.
+            "time_range": outcome.time_range.to_json() if outcome.time_range else None,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
         }
 
@@ -322,5 +353,7 @@ def _reranked(sentence: Sentence | None, rank: int) -> Sentence | None:
     return None if sentence is None else replace(sentence, passage_rank=rank)
 
 
-def _article(article_id: str, title: str, source: str, date: str | None) -> dict:
-    return {"id": article_id, "title": title, "source": source, "date": date}
+def _article(article_id: str, title: str, source: str, date: str | None,
+             date_source: str | None = None) -> dict:
+    return {"id": article_id, "title": title, "source": source, "date": date,
+            "date_source": date_source or ("none" if date is None else "front_matter")}

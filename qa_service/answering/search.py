@@ -80,8 +80,12 @@ def diversify(hits: list[Hit], max_covered: float = 0.5) -> list[Hit]:
 
 def search(index: LoadedIndex, question: str, query_vector: np.ndarray, mode: Mode,
            settings: SearchSettings | None = None, timings: dict[str, float] | None = None,
-           exclude: Collection[int] = ()) -> list[Hit]:
+           exclude: Collection[int] = (), allowed: np.ndarray | None = None) -> list[Hit]:
     """Ranked, de-duplicated hits for ``question`` (best first).
+
+    The lexical side also looks for the other terms of the official-vocabulary groups the
+    question's words belong to (市委一把手 → 市委书记). ``allowed`` chunk ids, when given,
+    are the only ones searched (filters by date or source).
 
     ``timings``, when given, receives the seconds spent in each step (benchmarks).
     ``exclude`` chunk ids are searched as if they were not in the corpus: they are taken
@@ -92,12 +96,13 @@ def search(index: LoadedIndex, question: str, query_vector: np.ndarray, mode: Mo
     clock = time.perf_counter()
     dense: dict[int, float] = {}
     if mode in ("hybrid", "dense"):
-        scores, ids = index.vectors.search(query_vector.reshape(1, -1), settings.depth)
+        scores, ids = index.vectors.search(query_vector.reshape(1, -1), settings.depth, allowed)
         dense = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
     after_dense = time.perf_counter()
     lexical: dict[int, float] = {}
     if mode in ("hybrid", "lexical"):
-        lex_scores, lex_ids = index.lexical.search(question, settings.depth)
+        widened = " ".join([question, *index.vocabulary.expansions(question)])
+        lex_scores, lex_ids = index.lexical.search(widened, settings.depth, allowed)
         lexical = {int(i): float(s) for i, s in zip(lex_ids, lex_scores, strict=True)}
     after_lexical = time.perf_counter()
     for chunk_id in exclude:

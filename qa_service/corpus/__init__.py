@@ -11,6 +11,7 @@ from .chunking import (
     sentence_units,
     split_sentences,
 )
+from .dates import DATE_SOURCES, STATED_DATE_SOURCES, date_range, normalise_date
 from .edits import EDITS_FILE, forget_edit, load_edits, record_edit
 from .examples import EXAMPLES_FILE, read_example_questions
 from .ingest import (
@@ -27,13 +28,17 @@ from .ingest import (
     repair_fragments,
 )
 from .normalize import SCHEMA_WHITESPACE, is_blank, normalize_text
+from .vocabulary import VOCABULARY_FILE, Vocabulary, read_vocabulary, vocabulary_of
 
 __all__ = [
     "CORPUS_SUFFIXES",
+    "DATE_SOURCES",
     "EDITS_FILE",
     "EXAMPLES_FILE",
     "MAX_DOCUMENT_BYTES",
     "SCHEMA_WHITESPACE",
+    "STATED_DATE_SOURCES",
+    "VOCABULARY_FILE",
     "Article",
     "Chunk",
     "ChunkingSettings",
@@ -41,20 +46,25 @@ __all__ = [
     "Paragraph",
     "SkippedFile",
     "UndecodableFile",
+    "Vocabulary",
     "atomic_write_bytes",
     "atomic_write_text",
     "chunk_article",
+    "date_range",
     "decode_bytes",
     "embedding_text",
     "forget_edit",
     "is_blank",
     "load_edits",
+    "normalise_date",
     "normalize_text",
     "parse_document",
     "read_corpus",
     "read_example_questions",
+    "read_vocabulary",
     "record_edit",
     "repair_fragments",
     "sentence_units",
     "split_sentences",
+    "vocabulary_of",
 ]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write_text
+from .dates import normalise_date
 from .ingest import Article, classify, content_hash, paragraph_spans, repair_fragments
 
 EDITS_FILE = ".edits.json"
@@ -87,6 +88,9 @@ def apply_edits(articles: list[Article], edits: dict[str, dict]) -> list[Article
             article = _with_text(article, edit["text"])
         # An emptied date or url is cleared; an emptied source falls back to the file.
         fields: dict[str, Any] = {k: edit[k] or None for k in ("date", "url") if isinstance(edit.get(k), str)}
+        if "date" in fields:
+            fields["date"] = normalise_date(fields["date"]) or fields["date"]
+            fields["date_source"] = "edit" if fields["date"] else "none"
         if edit.get("title"):
             fields["title"] = edit["title"]
         if isinstance(edit.get("source"), str):

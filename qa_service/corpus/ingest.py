@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_write_text
+from .dates import article_date, date_of_mtime
 from .formats import PAGE_BREAK, PLAIN_SUFFIXES, READERS, Extracted, UnreadableFile
 from .sandbox import SandboxedReader
 
@@ -57,6 +58,9 @@ class Article:
     url: str | None = None
     content_hash: str = ""
     file: str = ""  # the corpus file it was read from (``source`` may be a publication's name)
+    date_source: str = "none"  # where ``date`` came from: one of dates.DATE_SOURCES
+    official: bool = False  # front matter `official: true`: the copy cited among reprints
+    copy_of: str | None = None  # the canonical article this one republishes (duplicates.py)
 
 
 @dataclass(frozen=True)
@@ -276,8 +280,8 @@ def parse_document(text: str, source: str, found: dict[str, str] | None = None,
                    paged: bool = False) -> list[Article]:
     """Articles of one file's text. ``found`` is what a format reader learnt of the file
     (a web page's title, date and URL); front matter, where the text has it, wins."""
-    meta, body = parse_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
-    meta = {**(found or {}), **meta}
+    front_matter, body = parse_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
+    meta = {**(found or {}), **front_matter}
     repaired = repair_with_pages(body.split("\n"), paged)
     paragraphs = [p for p, _ in repaired]
     articles: list[Article] = []
@@ -290,6 +294,8 @@ def parse_document(text: str, source: str, found: dict[str, str] | None = None,
         if ordinal == 0 and meta.get("title") and (not title or source_is_titled(meta)):
             title = meta["title"]
         title = title or _fallback_title([(t, k) for t, k, _ in parts], source)
+        when, date_source = article_date(front_matter.get("date"), (found or {}).get("date"),
+                                         title, [t for t, _, _ in parts])
         articles.append(
             Article(
                 id=_article_id(source, ordinal),
@@ -297,10 +303,12 @@ def parse_document(text: str, source: str, found: dict[str, str] | None = None,
                 source=meta.get("source") or source,
                 text=article_text,
                 paragraphs=spans,
-                date=meta.get("date"),
+                date=when,
                 url=meta.get("url"),
                 content_hash=content_hash(title, article_text),
                 file=source,
+                date_source=date_source,
+                official=str(front_matter.get("official", "")).lower() in {"true", "yes", "1"},
             )
         )
     return articles
@@ -351,13 +359,15 @@ def _store_extract(cache_dir: Path | None, digest: str, extracted: Extracted) ->
     atomic_write_text(cache_dir / f"{digest}.json", json.dumps(asdict(extracted), ensure_ascii=False))
 
 
-def read_corpus(corpus_dir: Path, cache_dir: Path | None = None) -> CorpusReadResult:
+def read_corpus(corpus_dir: Path, cache_dir: Path | None = None,
+                group_copies: bool = True) -> CorpusReadResult:
     """Read every supported file below ``corpus_dir``; report the ones that cannot be used.
 
     Text and Markdown are read here; every other format in a sandboxed worker process
     (time and memory limits, see sandbox.py), so one hostile file costs only itself.
     What those readers extract is kept in ``cache_dir`` by the file's hash: a rebuild
-    does not OCR an unchanged scan again.
+    does not OCR an unchanged scan again. Republished copies are marked (``copy_of``)
+    unless ``group_copies`` is off.
     """
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
@@ -392,6 +402,9 @@ def read_corpus(corpus_dir: Path, cache_dir: Path | None = None) -> CorpusReadRe
                 result.skipped.append(SkippedFile(source, str(exc)))
                 continue
             result.files[source] = digest
+            for article in articles:  # a file that says nothing of its date: when it was saved
+                if article.date is None:
+                    article.date, article.date_source = date_of_mtime(path.stat().st_mtime), "file_mtime"
             result.articles.extend(articles)
             if cached is None and (extracted.ocr_pages or extracted.empty_pages):
                 result.ocr.append(OcrReport(source, extracted.pages or 1, extracted.ocr_pages,
@@ -399,6 +412,10 @@ def read_corpus(corpus_dir: Path, cache_dir: Path | None = None) -> CorpusReadRe
     from .edits import apply_edits, load_edits  # edits.py builds on this module
 
     result.articles = apply_edits(result.articles, load_edits(corpus_dir))
+    if group_copies:
+        from .duplicates import mark_copies  # duplicates.py builds on this module
+
+        mark_copies(result.articles)
     if cache_dir is not None and cache_dir.is_dir():
         for stale in cache_dir.glob("*.json"):  # files no longer in the corpus
             if stale.stem not in result.files.values():

@@ -21,6 +21,8 @@ import numpy as np
 from ..config import Settings
 from ..corpus import (
     EXAMPLES_FILE,
+    STATED_DATE_SOURCES,
+    VOCABULARY_FILE,
     Article,
     Chunk,
     SkippedFile,
@@ -28,6 +30,7 @@ from ..corpus import (
     embedding_text,
     read_corpus,
     read_example_questions,
+    read_vocabulary,
     sentence_units,
 )
 from ..models import Encoder, calibration_for, resolve_threads, use_threads
@@ -57,6 +60,7 @@ class BuildSummary:
     articles_changed: int = 0
     articles_removed: int = 0
     articles_reused: int = 0
+    copies: int = 0  # republished copies of other articles: listed, not searched
     chunks_embedded: int = 0
     chunks_total: int = 0
     sentences_embedded: int = 0
@@ -81,7 +85,8 @@ class BuildSummary:
             f"{self.torch_threads} torch thread(s))",
             f"articles: {self.articles_added} added, {self.articles_changed} changed, "
             f"{self.articles_removed} removed, {self.articles_reused} reused; "
-            f"{self.chunks_embedded} chunks embedded",
+            f"{self.chunks_embedded} chunks embedded"
+            + (f"; {self.copies} republished copies listed, not searched" if self.copies else ""),
         ]
         if self.vectors_resumed:
             lines.append(f"resumed: {self.vectors_resumed} vectors came from an unfinished earlier build")
@@ -166,7 +171,7 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
     with generations.build_lock(index_dir):
         generations.remove_stale_staging(index_dir)
         # Beside the generations: what OCR and the other readers extracted, by file hash.
-        corpus = read_corpus(settings.corpus_dir, index_dir / "extracted")
+        corpus = read_corpus(settings.corpus_dir, index_dir / "extracted", settings.group_copies)
         if progress:
             seen = len(corpus.files) + len(corpus.skipped)
             progress("files", seen, seen)
@@ -181,6 +186,9 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         examples, problem = read_example_questions(settings.corpus_dir)
         if problem:
             corpus.skipped.append(SkippedFile(EXAMPLES_FILE, problem))
+        vocabulary, problem = read_vocabulary(settings.corpus_dir)
+        if problem:
+            corpus.skipped.append(SkippedFile(VOCABULARY_FILE, problem))
         summary = BuildSummary(files=len(corpus.files), articles=len(corpus.articles),
                                skipped_files=[_skip(s) for s in corpus.skipped],
                                full_rebuild_reason=None if previous else reason,
@@ -190,11 +198,15 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
 
         titles = {a.id: a.title for a in corpus.articles}
         texts = {a.id: a.text for a in corpus.articles}
-        chunks: list[Chunk] = [c for a in corpus.articles for c in chunk_article(a, settings.chunking)]
+        # A republished copy is stored (listed, cited as 同文另见) but not searched: each
+        # passage is found once, in its canonical article.
+        searched = [a for a in corpus.articles if a.copy_of is None]
+        summary.copies = len(corpus.articles) - len(searched)
+        chunks: list[Chunk] = [c for a in searched for c in chunk_article(a, settings.chunking)]
         sentences = [
             SentenceSpan(i, article_id, paragraph, start, end)
             for i, (article_id, start, end, paragraph) in enumerate(
-                (a.id, s, e, p) for a in corpus.articles
+                (a.id, s, e, p) for a in searched
                 for s, e, p in sentence_units(a, settings.chunking.max_chars))
         ]
 
@@ -223,7 +235,8 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         staging = generations.new_staging_dir(index_dir)
         try:
             _write_generation(staging, settings, encoder, corpus.articles, chunks, vectors,
-                              passage_texts, sentences, sentence_vectors, corpus.files, summary, examples)
+                              passage_texts, sentences, sentence_vectors, corpus.files, summary, examples,
+                              vocabulary)
             summary.generation = generations.publish(index_dir, staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -249,7 +262,8 @@ def _count_articles(articles: list[Article], previous: PreviousVectors | None,
 def _write_generation(staging: Path, settings: Settings, encoder: Encoder, articles: list[Article],
                       chunks: list[Chunk], vectors: np.ndarray, passage_texts: list[str],
                       sentences: list[SentenceSpan], sentence_vectors: np.ndarray,
-                      corpus_files: dict[str, str], summary: BuildSummary, examples: list[str]) -> None:
+                      corpus_files: dict[str, str], summary: BuildSummary, examples: list[str],
+                      vocabulary: dict) -> None:
     ids = np.arange(len(chunks), dtype=np.int64)
     index = build_vector_index(ids, vectors, encoder.dimension, settings.exact_search_limit)
     index.save(staging / VECTORS)
@@ -267,12 +281,15 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
         "chunking": settings.chunking.fingerprint(),
         "calibration": calibration_for(encoder.name),
         "counts": {"files": summary.files, "articles": summary.articles, "chunks": len(chunks),
+                   "copies": summary.copies,
+                   "dated_articles": sum(a.date_source in STATED_DATE_SOURCES for a in articles),
                    "sentences": len(sentences), "skipped_files": len(summary.skipped_files)},
         "build": {k: v for k, v in summary.to_dict().items() if k.startswith(("articles_", "chunks_"))},
         "corpus_files": corpus_files,
         "skipped_files": summary.skipped_files,
         "ocr_files": summary.ocr_files,
         "examples": examples,  # the chat page's example questions (corpus/example_questions.json)
+        "vocabulary": vocabulary,  # corpus/vocabulary.tsv: synonyms for search and reading
         "file_sizes": {name: (staging / name).stat().st_size for name in (VECTORS, CHUNKS, SENTENCE_VECTORS)},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

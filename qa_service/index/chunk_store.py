@@ -10,16 +10,21 @@ import functools
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..corpus import Article, Chunk, Paragraph
 
 SCHEMA = """
 CREATE TABLE articles (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT, url TEXT,
-    text TEXT NOT NULL, paragraphs TEXT NOT NULL, content_hash TEXT NOT NULL, file TEXT
+    text TEXT NOT NULL, paragraphs TEXT NOT NULL, content_hash TEXT NOT NULL, file TEXT,
+    date_source TEXT, copy_of TEXT
 );
+CREATE INDEX articles_by_copy_of ON articles(copy_of);
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
     ordinal INTEGER NOT NULL, paragraph INTEGER NOT NULL, paragraph_end INTEGER NOT NULL,
@@ -55,6 +60,7 @@ class StoredChunk:
     char_start: int
     char_end: int
     text: str
+    date_source: str | None = None
 
 
 def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[int, Chunk]],
@@ -64,9 +70,10 @@ def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[in
     try:
         conn.executescript(SCHEMA)
         conn.executemany(
-            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(a.id, a.title, a.source, a.date, a.url, a.text,
-              json.dumps([[p.start, p.end, p.kind, p.page] for p in a.paragraphs]), a.content_hash, a.file)
+              json.dumps([[p.start, p.end, p.kind, p.page] for p in a.paragraphs]), a.content_hash, a.file,
+              a.date_source, a.copy_of)
              for a in articles],
         )
         conn.executemany(
@@ -91,7 +98,7 @@ class ChunkStore:
         self._local = threading.local()
         # Articles never change within a generation; a search touches a handful of them.
         self.paragraph_info = functools.lru_cache(maxsize=4096)(self._paragraph_info)
-        self._has_file: bool | None = None  # stores from before the file column lack it
+        self._columns: set[str] | None = None  # stores from before a column existed lack it
         self.count_chunks()  # fail now, not at the first question, if the file is broken
 
     def _conn(self) -> sqlite3.Connection:
@@ -113,11 +120,38 @@ class ChunkStore:
         marks = ",".join("?" * len(ids))
         rows = self._conn().execute(
             "SELECT c.id, c.article_id, a.title, a.source, a.date, c.paragraph, c.paragraph_end,"
-            f" c.char_start, c.char_end, c.text FROM chunks c JOIN articles a ON a.id = c.article_id"
+            f" c.char_start, c.char_end, c.text, {self._column('date_source')}"
+            " FROM chunks c JOIN articles a ON a.id = c.article_id"
             f" WHERE c.id IN ({marks})",
             [int(i) for i in ids],
         ).fetchall()
         return {row[0]: StoredChunk(*row) for row in rows}
+
+    def chunk_ids_where(self, keep: Callable[[str | None, str, str], bool]) -> np.ndarray:
+        """Ids of the chunks whose article passes ``keep(date, source, file)``: the chunks a
+        filtered search may return. One pass over the articles, then their chunks."""
+        rows = self._conn().execute(f"SELECT a.id, a.date, a.source, {self._file_column()},"
+                                    f" {self._column('copy_of')} FROM articles a")
+        # A copy that passes brings its canonical article, the one searched in its place.
+        kept = sorted({r[4] or r[0] for r in rows if keep(r[1], r[2], r[3] or "")})
+        if not kept:
+            return np.empty(0, dtype=np.int64)
+        ids: list[int] = []
+        for start in range(0, len(kept), 500):  # SQLite's limit on bound parameters
+            part = kept[start : start + 500]
+            ids += [r[0] for r in self._conn().execute(
+                f"SELECT id FROM chunks WHERE article_id IN ({','.join('?' * len(part))})", part)]
+        return np.asarray(sorted(ids), dtype=np.int64)
+
+    def copies_of(self, article_id: str) -> list[dict]:
+        """The republished copies of an article: id, title, source, date (oldest first)."""
+        if self._column("copy_of") == "NULL":
+            return []
+        rows = self._conn().execute(
+            "SELECT id, title, source, date FROM articles WHERE copy_of = ?"
+            " ORDER BY date IS NULL, date, source",
+            (article_id,)).fetchall()
+        return [{"id": r[0], "title": r[1], "source": r[2], "date": r[3]} for r in rows]
 
     def _paragraph_info(self, article_id: str) -> tuple[tuple[str, int | None, int], ...]:
         """Each paragraph's kind (heading, byline, caption, body), page and end offset."""
@@ -160,21 +194,28 @@ class ChunkStore:
         """(sentence id, article id, char_start, char_end) of every sentence."""
         return self._conn().execute("SELECT id, article_id, char_start, char_end FROM sentences").fetchall()
 
+    def _column(self, name: str) -> str:
+        # Stores written before a column existed (file, date_source) read it as NULL.
+        if self._columns is None:
+            self._columns = {row[1] for row in self._conn().execute("PRAGMA table_info(articles)")}
+        return f"a.{name}" if name in self._columns else "NULL"
+
     def _file_column(self) -> str:
-        # Stores written before the column existed (format 2 without it) read as no file.
-        if self._has_file is None:
-            columns = {row[1] for row in self._conn().execute("PRAGMA table_info(articles)")}
-            self._has_file = "file" in columns
-        return "a.file" if self._has_file else "NULL"
+        return self._column("file")
 
     def list_articles(self, offset: int, limit: int, newest_first: bool = False,
                       title_contains: str | None = None) -> list[dict]:
-        """A page of articles by source file, or newest first (undated ones last)."""
-        order = "a.date IS NULL, a.date DESC, a.rowid DESC" if newest_first else "a.source, a.rowid"
+        """A page of articles by source file, or newest first (undated ones last, and those
+        dated only by their file's time before them)."""
+        # Newest by the dates articles state; a file's time (when it was copied) comes after.
+        copied = f"coalesce({self._column('date_source')}, '') = 'file_mtime'"
+        order = (f"a.date IS NULL, {copied}, a.date DESC, a.rowid DESC" if newest_first
+                 else "a.source, a.rowid")
         where, parameters = ("WHERE instr(a.title, ?) > 0", [title_contains]) if title_contains else ("", [])
         rows = self._conn().execute(
             f"SELECT a.id, a.title, a.source, a.date, a.paragraphs, {self._file_column()},"
-            " (SELECT count(*) FROM chunks c WHERE c.article_id = a.id)"
+            f" (SELECT count(*) FROM chunks c WHERE c.article_id = a.id), {self._column('date_source')},"
+            f" {self._column('copy_of')}"
             f" FROM articles a {where} ORDER BY {order} LIMIT ? OFFSET ?",
             (*parameters, limit, offset),
         ).fetchall()
@@ -183,7 +224,9 @@ class ChunkStore:
             paragraphs = json.loads(r[4])
             pages = [p[3] for p in paragraphs if len(p) > 3 and p[3] is not None]
             file = r[5] or None
-            out.append({"id": r[0], "title": r[1], "source": r[2], "date": r[3], "file": file,
+            out.append({"id": r[0], "title": r[1], "source": r[2], "date": r[3],
+                        "date_source": r[7] or ("none" if r[3] is None else "front_matter"),
+                        "copy_of": r[8], "file": file,
                         "format": Path(file).suffix.lstrip(".").lower() if file else None,
                         "pages": max(pages) if pages else None,
                         "paragraphs": len(paragraphs), "chunks": r[6]})
@@ -202,7 +245,8 @@ class ChunkStore:
     def get_article(self, article_id: str) -> Article | None:
         row = self._conn().execute(
             f"SELECT a.id, a.title, a.source, a.date, a.url, a.text, a.paragraphs, a.content_hash,"
-            f" {self._file_column()} FROM articles a WHERE a.id = ?", (article_id,),
+            f" {self._file_column()}, {self._column('date_source')} FROM articles a WHERE a.id = ?",
+            (article_id,),
         ).fetchone()
         if row is None:
             return None
@@ -210,4 +254,5 @@ class ChunkStore:
         spans = [Paragraph(i, p[0], p[1], p[2], p[3] if len(p) > 3 else None)
                  for i, p in enumerate(json.loads(row[6]))]
         return Article(id=row[0], title=row[1], source=row[2], date=row[3], url=row[4],
-                       text=row[5], paragraphs=spans, content_hash=row[7], file=row[8] or "")
+                       text=row[5], paragraphs=spans, content_hash=row[7], file=row[8] or "",
+                       date_source=row[9] or ("none" if row[3] is None else "front_matter"))

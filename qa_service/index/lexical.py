@@ -59,13 +59,15 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids) of the best ``k`` chunks; chunks sharing no token are left out."""
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the best ``k`` chunks (among ``allowed`` ids, when given);
+        chunks sharing no token are left out."""
         tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
         k = min(k, len(self))
         if not tokens or k == 0:
             return np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int64)
-        rows, scores = self._bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        mask = None if allowed is None else np.isin(self._ids, allowed).astype(np.float32)
+        rows, scores = self._bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask)
         rows, scores = rows[0], scores[0]
         keep = scores > 0
         return scores[keep].astype(np.float32), self._ids[rows[keep]]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..corpus import Vocabulary, vocabulary_of
 from ..models import Encoder
 from . import generations
 from .chunk_store import ChunkStore
@@ -34,10 +35,16 @@ class LoadedIndex:
     lexical: LexicalIndex
     sentence_vectors: np.ndarray  # memory-mapped, one row per sentence id
     store: ChunkStore
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)  # corpus/vocabulary.tsv at build time
 
     @property
     def min_confidence(self) -> float:
         return float(self.manifest["calibration"]["min_confidence"])
+
+    @property
+    def has_dates(self) -> bool:
+        """Whether some article states its date (indexes built before dates were read: no)."""
+        return int(self.manifest["counts"].get("dated_articles", 0)) > 0
 
     @property
     def min_evidence(self) -> float | None:
@@ -87,7 +94,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
         raise IndexNotReadyError(
             f"index {path} is inconsistent ({len(vectors)} vectors, {stored_chunks} chunks, "
             f"manifest says {expected}): {FIX_HINT}")
-    return LoadedIndex(name, path, manifest, vectors, lexical, sentence_vectors, store)
+    return LoadedIndex(name, path, manifest, vectors, lexical, sentence_vectors, store,
+                       vocabulary_of(manifest.get("vocabulary")))
 
 
 def check_model(index: LoadedIndex, encoder: Encoder) -> None:

@@ -85,13 +85,25 @@ class FaissVectorIndex:
         rows = np.random.default_rng(0).choice(len(vectors), size=sample, replace=False)
         self._index.train(vectors[np.sort(rows)])
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` (scores, ids) per query; with ``allowed``, among those ids only (a
+        filter by date or source: FAISS skips the others while scanning, so the k best
+        of the allowed come back however few they are)."""
         if len(self) == 0:
             empty = np.empty((len(queries), 0))
             return empty.astype(np.float32), empty.astype(np.int64)
         k = max(1, min(k, len(self)))
-        scores, ids = self._index.search(normalize(queries), k)
-        return scores, ids
+        if allowed is None:
+            return self._index.search(normalize(queries), k)
+        import faiss
+
+        selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+        # faiss's type stubs do not know these keyword arguments.
+        make: Any = faiss.SearchParameters if self.kind == "flat" else faiss.SearchParametersIVF
+        extra = {} if self.kind == "flat" else {"nprobe": faiss.extract_index_ivf(self._index).nprobe}
+        params = make(sel=selector, **extra)
+        return self._index.search(normalize(queries), k, params=params)
 
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of everything stored: what an incremental build reuses."""

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import calendar
 import functools
 import hmac
 import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..answering import QuestionError
+from ..answering import Filters, QuestionError
 from ..config import Settings
 from ..corpus import forget_edit, is_blank, record_edit
 from ..index import BuildLockedError
@@ -130,12 +132,40 @@ def _ready() -> Any:
     return retriever
 
 
+def _day_bound(name: str, value: object, last: bool) -> date:
+    """2021-10-01, or 2021-10 / 2021 as their first (or, for ``date_to``, last) day."""
+    text = value if isinstance(value, str) else ""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
+            year, month = int(m[1]), int(m[2])
+            return date(year, month, calendar.monthrange(year, month)[1] if last else 1)
+        if re.fullmatch(r"\d{4}", text):
+            return date(int(text), 12, 31) if last else date(int(text), 1, 1)
+    except ValueError:
+        pass
+    raise ApiError(400, "invalid_request", f"'{name}' must be a date such as 2021-10-01, 2021-10 or 2021")
+
+
+def parse_filters(body: dict) -> Filters:
+    """``date_from``/``date_to`` and ``source`` (part of a publication's name or a file's path)."""
+    start = None if body.get("date_from") is None else _day_bound("date_from", body["date_from"], False)
+    end = None if body.get("date_to") is None else _day_bound("date_to", body["date_to"], True)
+    source = body.get("source")
+    if source is not None and (not isinstance(source, str) or not 1 <= len(source.strip()) <= 200):
+        raise ApiError(400, "invalid_request", "'source' must be a string of 1 to 200 characters")
+    return Filters(start, end, source.strip() if source else None)
+
+
 @bp.post("/ask")
 def ask() -> Any:
-    question, top_k, history = parse_ask(json_body())
+    body = json_body()
+    question, top_k, history = parse_ask(body)
+    filters = parse_filters(body)
     retriever = _ready()
     try:
-        result = retriever.ask(question, top_k=top_k, history=history)
+        result = retriever.ask(question, top_k=top_k, history=history, filters=filters)
     except QuestionError as exc:
         raise ApiError(400, "empty_question", f"{exc} / 问题中没有可以查找的文字") from exc
     return jsonify(result)
@@ -169,7 +199,8 @@ def get_article(article_id: str) -> Any:
     article = _served_article(article_id)
     return jsonify({
         "id": article.id, "title": article.title, "source": article.source, "date": article.date,
-        "url": article.url, "file": article.file or None, "text": article.text,
+        "date_source": article.date_source, "url": article.url, "file": article.file or None,
+        "text": article.text,
         "paragraphs": [{"index": p.index, "start": p.start, "end": p.end, "kind": p.kind, "page": p.page}
                        for p in article.paragraphs],
     })

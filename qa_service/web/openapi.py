@@ -22,12 +22,27 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _json(_ERROR, text[c]) for c in codes}
 
 
+_DATE_SOURCE = {"type": "string", "enum": ["front_matter", "metadata", "text", "file_mtime", "edit", "none"],
+                "description": "Where the date came from: the file's front matter, a web page's "
+                               "metadata, the article's text (a dateline or the dates it names), the "
+                               "file's modification time, an edit over the API, or nowhere."}
+_DATE = {"type": ["string", "null"],
+         "description": "ISO date whose length is its precision: 2021-12-20, 2021-12 or 2021"}
 _ARTICLE_REF = {
     "type": "object",
     "required": ["id", "title", "source", "date"],
     "properties": {"id": {"type": "string"}, "title": {"type": "string"},
-                   "source": {"type": "string"}, "date": {"type": ["string", "null"]}},
+                   "source": {"type": "string"}, "date": _DATE, "date_source": _DATE_SOURCE,
+                   "copies": {"type": "array", "description": (
+                       "Republished copies of this article (同文另见), oldest first: found at build "
+                       "time by MinHash over the body text, stored but never searched themselves."),
+                       "items": {"type": "object", "required": ["id", "title", "source", "date"],
+                                 "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                                "source": {"type": "string"}, "date": _DATE}}}},
 }
+_DAY_FILTER = {"anyOf": [{"type": "string", "format": "date"},
+                         {"type": "string", "pattern": "^[1-9]\\d{3}-(0[1-9]|1[0-2])$"},
+                         {"type": "string", "pattern": "^[1-9]\\d{3}$"}]}
 # No control characters; single lines have no line breaks either; text has a visible character.
 _LINE = "^[^\\x00-\\x1f\\x7f]*$"
 _LINE_WITH_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
@@ -56,6 +71,13 @@ SCHEMAS: dict[str, Any] = {
             "history": {"type": "array", "maxItems": 10, "default": [],
                         "items": {"type": "string", "maxLength": 500},
                         "description": "Earlier questions of the conversation, newest last."},
+            "date_from": {**_DAY_FILTER, "description": (
+                "Only articles dated on or after this day (2021-10 or 2021: its first day). "
+                "Undated articles are left out by any date filter.")},
+            "date_to": {**_DAY_FILTER, "description": "Only articles dated on or before this day "
+                        "(2021-10 or 2021: its last day)."},
+            "source": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S",
+                       "description": "Only articles whose source or file path contains this text."},
         },
     },
     "Passage": {
@@ -120,12 +142,29 @@ SCHEMAS: dict[str, Any] = {
             "answer": {"oneOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "null"}]},
             "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
             "generation": {"type": "string"}, "took_ms": {"type": "number"},
+            "time_range": {"type": ["object", "null"], "description": (
+                "The time the question names (今年, 上个月, 2021年第四季度, 10月10日) as days: "
+                "resolved against the day asked (basis `asked`) or, when no article of that range "
+                "was found and the expression is relative, against the date of the best passage's "
+                "article (basis `article`, from `base`). Passages of articles dated in the range "
+                "come first; `matched` says whether there were any. Null: no time named, or no "
+                "article states its date."),
+                "required": ["text", "start", "end", "basis", "base", "matched"],
+                "properties": {"text": {"type": "string"}, "start": {"type": "string"},
+                               "end": {"type": "string"}, "basis": {"enum": ["asked", "article"]},
+                               "base": {"type": "string"}, "matched": {"type": "boolean"}}},
+            "filters": {"type": ["object", "null"], "description": "The filters applied, as understood.",
+                        "properties": {"date_from": {"type": ["string", "null"]},
+                                       "date_to": {"type": ["string", "null"]},
+                                       "source": {"type": ["string", "null"]}}},
         },
     },
     "ArticleSummary": {
         "type": "object", "required": ["id", "title", "source", "date", "paragraphs", "chunks"],
         "properties": {"id": {"type": "string"}, "title": {"type": "string"},
-                       "source": {"type": "string"}, "date": {"type": ["string", "null"]},
+                       "source": {"type": "string"}, "date": _DATE, "date_source": _DATE_SOURCE,
+                       "copy_of": {"type": ["string", "null"],
+                                   "description": "the article this one republishes (not searched)"},
                        "file": {"type": ["string", "null"], "description": "its corpus file"},
                        "format": {"type": ["string", "null"], "description": "pdf, docx, …"},
                        "pages": {"type": ["integer", "null"], "description": "pages, for PDFs and images"},
@@ -135,7 +174,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["id", "title", "source", "date", "url", "text", "paragraphs"],
         "properties": {
             "id": {"type": "string"}, "title": {"type": "string"}, "source": {"type": "string"},
-            "date": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
+            "date": _DATE, "date_source": _DATE_SOURCE, "url": {"type": ["string", "null"]},
             "file": {"type": ["string", "null"]}, "text": {"type": "string"},
             "paragraphs": {"type": "array", "items": {
                 "type": "object", "required": ["index", "start", "end", "kind"],

@@ -255,3 +255,31 @@ def test_brackets_inside_strings_are_not_nesting(client: FlaskClient) -> None:
     deep = b'{"question": "x", "history": ' + b"[" * 100 + b"]" * 100 + b"}"
     response = client.post("/api/ask", data=deep, content_type="application/json")
     assert error_of(response) == (400, "invalid_json") and "nested" in response.get_json()["error"]["message"]
+
+
+def test_ask_filters_by_source_and_date_and_refuses_bad_dates(client: FlaskClient) -> None:
+    by_file = client.post("/api/ask", json={"question": QUESTION, "source": "004_"}).get_json()
+    conforms(by_file, "AskResponse")
+    assert by_file["filters"] == {"date_from": None, "date_to": None, "source": "004_"}
+    assert {p["article"]["source"] for p in by_file["passages"]} == {"004_9a059b5030db942b.txt"}
+    # 004's articles date themselves 2021-10-10 in their text; 000's only by its file.
+    october = client.post("/api/ask", json={"question": QUESTION, "date_from": "2021-10",
+                                            "date_to": "2021-10"}).get_json()
+    assert october["filters"] == {"date_from": "2021-10-01", "date_to": "2021-10-31", "source": None}
+    assert {(p["article"]["date"], p["article"]["date_source"]) for p in october["passages"]} == {
+        ("2021-10-10", "text")}
+    for bad in ({"date_from": "yesterday"}, {"date_to": "2021-13"}, {"date_from": 2021},
+                {"date_to": "2021-02-30"}, {"source": ""}, {"source": ["a"]}):
+        response = client.post("/api/ask", json={"question": QUESTION, **bad})
+        assert response.status_code == 400, bad
+        assert response.get_json()["error"]["code"] == "invalid_request"
+
+
+def test_articles_carry_their_date_and_its_source(client: FlaskClient) -> None:
+    listed = client.get("/api/articles?sort=newest").get_json()["articles"]
+    sources = {a["title"]: (a["date"], a["date_source"]) for a in listed}
+    assert sources["聚力项目建设 蓄积发展后劲"] == ("2021-10-10", "text")
+    assert sources["藁城这一年"][1] == "file_mtime"
+    article = client.get(f"/api/articles/{listed[0]['id']}").get_json()
+    conforms(article, "Article")
+    assert article["date_source"] in {"text", "file_mtime"}

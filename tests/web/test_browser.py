@@ -24,10 +24,12 @@ from ..conftest import SEED_ANSWERS, SEED_CORPUS, FakeEncoder, FakeReader
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 XSS_QUESTION = "<img src=x onerror=\"window.__xss='question'\"><script>window.__xss='q2'</script>厕所改造"
-DATED_ARTICLE = (
-    "---\ntitle: 图书馆新馆开放\ndate: 2021-12-20\nsource: 石家庄日报\n---\n"
-    "市图书馆新馆今天正式开放，馆内藏书120万册，设有少儿阅览区。\n"
-)
+LIBRARY_BODY = ("市图书馆新馆今天正式开放，馆内藏书120万册，设有少儿阅览区、古籍修复室和二十四小时自助借还区，"
+                "每天可接待读者五千人次。")
+DATED_ARTICLE = f"---\ntitle: 图书馆新馆开放\ndate: 2021-12-20\nsource: 石家庄日报\n---\n{LIBRARY_BODY}\n"
+# The same report republished a day later under another headline, with a byline.
+REPRINT_ARTICLE = (f"---\ntitle: 新馆迎客\ndate: 2021-12-21\nsource: 河北日报\n---\n新馆迎客\n\n"
+                   f"本报记者 王五\n\n{LIBRARY_BODY.replace('今天', '20日')}\n")
 EXAMPLES = ["图书馆藏书多少册？", "全区共完成厕所改造多少户?"]
 XSS_ARTICLE = (
     "<script>window.__xss='title'</script>恶意标题\n\n"
@@ -52,6 +54,7 @@ def _serve(root: Path) -> tuple[Any, str, Any]:
     shutil.copytree(SEED_CORPUS, corpus)
     (corpus / "xss.txt").write_text(XSS_ARTICLE, encoding="utf-8")
     (corpus / "dated.md").write_text(DATED_ARTICLE, encoding="utf-8")
+    (corpus / "reprint.md").write_text(REPRINT_ARTICLE, encoding="utf-8")
     (corpus / "example_questions.json").write_text(json.dumps(EXAMPLES, ensure_ascii=False), encoding="utf-8")
     encoder = FakeEncoder()
     build_index(Settings(corpus_dir=corpus, index_dir=root / "embeddings"), encoder)
@@ -258,7 +261,7 @@ def test_the_page_notices_a_new_index_and_survives_a_server_error(browser: Any, 
         page.wait_for_timeout(600)  # the server's watcher loads the new generation
         ask(page, "全区共完成厕所改造多少户?")
         page.wait_for_function("() => document.getElementById('notice').textContent.includes('新增 1 篇')")
-        assert "gen-000002" in page.inner_text("#status") and "6 篇文章" in page.inner_text("#status")
+        assert "gen-000002" in page.inner_text("#status") and "7 篇文章" in page.inner_text("#status")
 
         page.route("**/api/ask", lambda route: route.abort("failed"))
         page.route("**/api/health", lambda route: route.abort("failed"))
@@ -329,7 +332,7 @@ def test_a_follow_up_rewrite_is_shown_to_the_user(page: Any) -> None:
 def test_the_welcome_screen_shows_the_corpus_and_its_own_examples(page: Any) -> None:
     page.wait_for_selector(".example")
     assert page.locator(".example").all_inner_texts() == EXAMPLES  # from corpus/example_questions.json
-    assert "当前收录 5 篇文章" in page.inner_text("#welcome")
+    assert "当前收录 6 篇文章" in page.inner_text("#welcome")
     page.wait_for_selector("#newest li")
     newest = page.locator("#newest li").all_inner_texts()
     assert newest[0].startswith("《图书馆新馆开放》") and "2021-12-20" in newest[0] and len(newest) == 3
@@ -477,3 +480,21 @@ def test_a_refused_question_says_why(page: Any) -> None:
         body='{"error": {"code": "question_too_long", "message": "600 characters; at most 500"}}'))
     answer = ask(page, "厕所改造")
     assert "无法回答这个问题" in answer.inner_text() and "at most 500" in answer.inner_text()
+
+
+def test_time_words_reprints_and_file_dates_are_said_where_they_apply(page: Any, tmp_path: Path) -> None:
+    answer = ask(page, "今年图书馆藏书多少册？")
+    assert answer.locator(".short-answer").inner_text() == "120万册"
+    # No article of this year: "今年" is read as the year of the article that answers.
+    assert answer.locator(".time-range").inner_text() == (
+        "检索范围：2021-01-01 至 2021-12-31（“今年”，按文章日期 2021-12-20 理解）")
+    card = answer.locator(".source.holds-answer")
+    assert "石家庄日报" in card.locator(".source-cite").inner_text()
+    assert card.locator(".copies").inner_text() == "同文另见 1 处：河北日报 2021-12-21"
+    assert answer.locator(".source-cite", has_text="河北日报").count() == 0  # never cited twice
+    assert answer.locator(".copies").count() == 1 and "null" not in answer.inner_text()
+    keep_screenshot(page, tmp_path, "time-and-reprints.png")
+    # The seed bulletin states no date of its own: its file's time is shown as such.
+    toilets = ask(page, "全区共完成厕所改造多少户?")
+    assert "（文件日期）" in toilets.locator(".answer-cite").inner_text()
+    assert toilets.locator(".time-range").count() == 0

@@ -167,9 +167,14 @@ function editRow(article, row) {
   row.after(editor);
 }
 
+// Where each article's date came from, in the admin's words.
+const DATE_SOURCES = { front_matter: "文件头", metadata: "网页元数据", text: "正文", file_mtime: "文件时间", edit: "编辑" };
+
 function articleRow(article) {
+  const origin = DATE_SOURCES[article.date_source];
   const row = el("tr", { "data-id": article.id },
-    el("td", { text: article.title }), el("td", { text: article.date || "" }),
+    el("td", { text: article.copy_of ? `${article.title}（转载，不单独检索）` : article.title }),
+    el("td", { text: article.date ? `${article.date}${origin ? `（${origin}）` : ""}` : "" }),
     el("td", { text: article.source === article.file ? "" : article.source }),
     el("td", { text: article.format || "" }), el("td", { text: article.pages ?? "" }),
     el("td", { text: String(article.chunks) }));

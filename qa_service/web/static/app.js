@@ -1,7 +1,7 @@
 // Chat page for qa-service: the conversation, the composer, and what the page says about
 // the index it is answering from. Rendering lives in js/render.js.
 import { setUpArticleDialog } from "./js/article.js";
-import { $, el } from "./js/dom.js";
+import { $, dateLabel, el } from "./js/dom.js";
 import { trackSelections } from "./js/feedback.js";
 import { renderAnswer } from "./js/render.js";
 
@@ -171,10 +171,12 @@ async function loadOverview(h) {
   })));
   examples.hidden = !(h.examples || []).length;
   try {
-    const r = await fetch("/api/articles?sort=newest&per_page=3");
+    const r = await fetch("/api/articles?sort=newest&per_page=10");
     const body = await r.json();
-    $("newest").replaceChildren(...body.articles.map((a) => el("li", {},
-      el("span", { text: `《${a.title}》` }), a.date ? el("span", { class: "meta", text: ` ${a.date}` }) : null)));
+    // A republished copy is the same article: the welcome names it once.
+    const originals = body.articles.filter((a) => !a.copy_of).slice(0, 3);
+    $("newest").replaceChildren(...originals.map((a) => el("li", {},
+      el("span", { text: `《${a.title}》` }), a.date ? el("span", { class: "meta", text: ` ${dateLabel(a)}` }) : null)));
   } catch {
     $("newest").replaceChildren();
   }

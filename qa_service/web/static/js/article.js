@@ -1,5 +1,5 @@
 // The full-article dialog, and the article cache the source cards share.
-import { $, el, fileName, highlighted, publisher } from "./dom.js";
+import { $, copiesLabel, dateLabel, el, fileName, highlighted, publisher } from "./dom.js";
 
 const articleCache = new Map();
 
@@ -21,7 +21,7 @@ export async function openArticle(article, ranges) {
   const dialog = $("article-view");
   const body = $("article-body");
   $("article-title").textContent = article.title;
-  const meta = [publisher(article), article.date, fileName(article) && `文件 ${fileName(article)}`];
+  const meta = [publisher(article), dateLabel(article), fileName(article) && `文件 ${fileName(article)}`];
   $("article-meta").textContent = meta.filter(Boolean).join(" · ");
   body.replaceChildren(el("p", { class: "meta", text: "正在加载… / loading…" }));
   if (!dialog.open) dialog.showModal();
@@ -29,7 +29,8 @@ export async function openArticle(article, ranges) {
   try {
     const full = await fetchArticle(article.id);
     // The stored article knows its file even where the source is a publication's name.
-    const known = [publisher(full), full.date, fileName(full) && `文件 ${fileName(full)}`];
+    const known = [publisher(full), dateLabel(full), fileName(full) && `文件 ${fileName(full)}`,
+      copiesLabel(article)];
     $("article-meta").textContent = known.filter(Boolean).join(" · ");
     let first = null;
     body.replaceChildren(...full.paragraphs.map((para) => {

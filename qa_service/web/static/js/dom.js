@@ -96,9 +96,23 @@ export function fileName(article) {
   return article.file || (/\.[A-Za-z0-9]{1,5}$/.test(article.source || "") ? article.source : "");
 }
 
+// A date the article does not state itself (its file's time) is said to be one.
+export function dateLabel(article) {
+  if (!article.date) return "";
+  return article.date_source === "file_mtime" ? `${article.date}（文件日期）` : article.date;
+}
+
+// 同文另见 N 处: the outlets that republished the cited article (not searched themselves).
+export function copiesLabel(article) {
+  const copies = article.copies || [];
+  if (!copies.length) return "";
+  const names = copies.slice(0, 3).map((c) => [c.source, c.date].filter(Boolean).join(" ")).join("；");
+  return `同文另见 ${copies.length} 处：${names}${copies.length > 3 ? "…" : ""}`;
+}
+
 export function citationLine(article, paragraph, page = null) {
   const parts = [`《${article.title}》`];
-  if (article.date) parts.push(article.date);
+  if (article.date) parts.push(dateLabel(article));
   if (publisher(article)) parts.push(publisher(article));
   if (page) parts.push(`第${page}页`);
   parts.push(`第${paragraph + 1}段`);

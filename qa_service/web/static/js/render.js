@@ -1,7 +1,7 @@
 // One answer in the conversation: the short answer with its citation, the card that
 // holds it (its context), the other sources, copy and feedback.
 import { openArticle, fetchArticle } from "./article.js";
-import { citationLine, copyText, el, highlighted, roving } from "./dom.js";
+import { citationLine, copiesLabel, copyText, el, highlighted, roving } from "./dom.js";
 import { feedbackControls } from "./feedback.js";
 
 // Highlights of a passage: the answer (inside its sentence) in the card that holds it;
@@ -59,6 +59,7 @@ function sourceCard(p, result, answerId) {
       el("span", { class: "source-num", text: `[${p.rank}]` }),
       // The card holding the answer cites the answer's page; others the page they start on.
       el("span", { class: "source-cite", text: citationLine(p.article, p.paragraph, holds ? result.answer.page : p.page) })),
+    ...(copiesLabel(p.article) ? [el("p", { class: "copies meta", text: copiesLabel(p.article) })] : []),
     el("p", { class: "source-text selectable", "data-article": p.article.id, "data-offset": String(p.char_start) },
       highlighted(p.text, p.char_start, ranges)),
     el("div", { class: "source-actions" }, expand, open, copy));
@@ -69,6 +70,14 @@ function sourceList(passages, result, answerId) {
   const list = el("ol", { class: "sources", "aria-label": "出处 / Sources" });
   passages.forEach((p) => list.append(sourceCard(p, result, answerId)));
   return list;
+}
+
+// 检索范围: the days the question's time words were read as, and against what.
+export function timeRangeLine(range) {
+  let line = `检索范围：${range.start} 至 ${range.end}（“${range.text}”`;
+  line += range.basis === "article" ? `，按文章日期 ${range.base} 理解）` : "）";
+  if (!range.matched) line += "；没有这一时段的文章，以下是其他时间的结果";
+  return line;
 }
 
 function answerCopyText(result) {
@@ -86,6 +95,7 @@ export function renderAnswer(entry, history, onChange, number) {
   if (result.understood_as) {
     bubble.append(el("p", { class: "understood meta", text: `按上文理解为：${result.understood_as}` }));
   }
+  if (result.time_range) bubble.append(el("p", { class: "time-range meta", text: timeRangeLine(result.time_range) }));
   const toolbar = el("div", { class: "answer-actions", role: "toolbar", "aria-label": "答案操作 / Answer actions" });
   if (result.found && result.answer) {
     const a = result.answer;
