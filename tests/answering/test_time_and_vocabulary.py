@@ -16,8 +16,10 @@ from ..conftest import FakeEncoder, FakeReader
 
 # The same question answered differently in two years' reports, and one from another outlet.
 DATED = {
-    "2019.md": ("2019-06-01", "区政府", "藁城区重点项目", "今年以来，藁城区开工重点项目50个，总投资80亿元。"),
-    "2021.md": ("2021-12-20", "区政府", "藁城区重点项目进展", "今年以来，藁城区开工重点项目99个，总投资204亿元。"),
+    "2019.md": ("2019-06-01", "区政府", "藁城区重点项目",
+                "今年以来，藁城区开工重点项目50个，总投资80亿元。"),
+    "2021.md": ("2021-12-20", "区政府", "藁城区重点项目进展",
+                "今年以来，藁城区开工重点项目99个，总投资204亿元。"),
     "paper.md": ("2021-03-02", "河北日报", "石家庄植树", "石家庄今年春季植树造林十万亩。"),
 }
 
@@ -27,8 +29,8 @@ def dated_retriever(tmp_path: Path, fake_encoder: FakeEncoder) -> Retriever:
     corpus = tmp_path / "dated"
     corpus.mkdir()
     for name, (day, source, title, body) in DATED.items():
-        (corpus / name).write_text(f"---\ntitle: {title}\ndate: {day}\nsource: {source}\n---\n{title}\n\n{body}\n",
-                                   encoding="utf-8")
+        front = f"---\ntitle: {title}\ndate: {day}\nsource: {source}\n---\n"
+        (corpus / name).write_text(f"{front}{title}\n\n{body}\n", encoding="utf-8")
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "ix", model_cache=tmp_path / "m")
     build_index(settings, fake_encoder)
     reader = FakeReader({"重点项目": "个"})  # points at the count's unit in whichever passage

@@ -30,7 +30,8 @@ def test_front_matter_wins_over_the_text_and_metadata() -> None:
 
 
 def test_a_dateline_gives_the_date_before_other_dates_in_the_text() -> None:
-    paragraphs = ["本报讯（记者 李四）2021年12月20日，藁城区召开大会。", "会议回顾了2022年1月1日起施行的条例。"]
+    paragraphs = ["本报讯（记者 李四）2021年12月20日，藁城区召开大会。",
+                  "会议回顾了2022年1月1日起施行的条例。"]
     assert date_from_text("藁城区召开大会", paragraphs) == "2021-12-20"
 
 
@@ -42,7 +43,8 @@ def test_without_a_dateline_the_newest_full_date_is_taken() -> None:
 def test_a_month_and_day_take_the_one_year_the_article_names() -> None:
     # The seed bulletin: the year once in the headline, the event as 10月10日.
     title = "石市举行 2021 年第四季度项目观摩活动并召开讲评总结大会"
-    assert date_from_text(title, ["10月10日,石市利用一天时间举行观摩活动。", "预计2022年11月投产。"]) == "2021-10-10"
+    body = ["10月10日,石市利用一天时间举行观摩活动。", "预计2022年11月投产。"]
+    assert date_from_text(title, body) == "2021-10-10"
     assert date_from_text("全年工作", ["2021年，全区开工项目99个。"]) == "2021"
     # Two years named as often: no year is guessed, and so no date.
     assert date_from_text("对比", ["2020年和2021年。", "10月10日开会。"]) is None

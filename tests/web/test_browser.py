@@ -24,8 +24,8 @@ from ..conftest import SEED_ANSWERS, SEED_CORPUS, FakeEncoder, FakeReader
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 XSS_QUESTION = "<img src=x onerror=\"window.__xss='question'\"><script>window.__xss='q2'</script>厕所改造"
-LIBRARY_BODY = ("市图书馆新馆今天正式开放，馆内藏书120万册，设有少儿阅览区、古籍修复室和二十四小时自助借还区，"
-                "每天可接待读者五千人次。")
+LIBRARY_BODY = ("市图书馆新馆今天正式开放，馆内藏书120万册，设有少儿阅览区、古籍修复室和"
+                "二十四小时自助借还区，每天可接待读者五千人次。")
 DATED_ARTICLE = f"---\ntitle: 图书馆新馆开放\ndate: 2021-12-20\nsource: 石家庄日报\n---\n{LIBRARY_BODY}\n"
 # The same report republished a day later under another headline, with a byline.
 REPRINT_ARTICLE = (f"---\ntitle: 新馆迎客\ndate: 2021-12-21\nsource: 河北日报\n---\n新馆迎客\n\n"
