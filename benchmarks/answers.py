@@ -26,6 +26,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,11 +50,13 @@ from qa_service.answering import (  # noqa: E402
     QuestionError,
     ReaderSettings,
     Retriever,
+    TimeParser,
     load_configured_reader,
     normalize_question,
 )
 from qa_service.answering.reading import is_latin  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
+from qa_service.corpus import Vocabulary  # noqa: E402
 from qa_service.index import build_index, load_index  # noqa: E402
 from qa_service.models import (  # noqa: E402
     CALIBRATION_FILE,
@@ -97,6 +102,13 @@ def ask_both_ways(retriever: Retriever, question: str, own: list[int]) -> tuple[
         return None
     vector = retriever.encoder.encode_queries([query])[0]
     return retriever.run(query, vector=vector), retriever.run(query, vector=vector, exclude=own)
+
+
+class NoTime(TimeParser):
+    """Finds no time in any question: the comparison for the time questions."""
+
+    def find(self, question: str, today: date) -> None:  # type: ignore[override]
+        return None
 
 
 def end_to_end(retriever: Retriever, questions: list[dict], results: Results) -> None:
@@ -154,10 +166,20 @@ def bulletins(reading: Retriever, plain: Retriever, results: Results,
     counts = {"before": [0, 0, 0], "after": [0, 0, 0]}  # kept, rejected, right answer
     answerable = sum(r["answer"] is not None for r in rows)
     misses = []
+    by_kind: dict[str, list[int]] = {}  # kind -> [right, asked], reader only
+    # Time questions answered right with their time words ignored; vocabulary questions
+    # without the vocabulary table.
+    without: dict[str, list[int]] = {}
     for row in rows:
+        # A time question is asked on a given day (今年 in a corpus of 2021 asked in 2021).
+        today = date.fromisoformat(row["asked_on"]) if row.get("asked_on") else None
         for name, retriever in (("before", plain), ("after", reading)):
-            result = retriever.ask(row["question"], top_k=5, history=row.get("history"))
+            result = retriever.ask(row["question"], top_k=5, history=row.get("history"), today=today)
             answer = (result["answer"] or {}).get("text", "")
+            if name == "after" and result.get("time_range"):
+                when = result["time_range"]
+                print(f"  time: {row['question']} (asked {today}) -> {when['start']}..{when['end']} "
+                      f"basis {when['basis']}, matched {when['matched']}")
             if row["answer"] is None:
                 counts[name][1] += not result["found"]
                 if name == "after" and result["found"]:
@@ -166,6 +188,22 @@ def bulletins(reading: Retriever, plain: Retriever, results: Results,
             counts[name][0] += result["found"]
             right = bool(answer) and (row["answer"] in answer or answer in row["answer"])
             counts[name][2] += right and result["found"]
+            if name == "after":
+                tally = by_kind.setdefault(row.get("kind", "direct"), [0, 0])
+                tally[0] += right and result["found"]
+                tally[1] += 1
+                if row.get("kind") in ("time", "vocabulary"):
+                    # The same question with its time words not read, or without the vocabulary.
+                    index = reading.index if row["kind"] == "time" else replace(reading.index,
+                                                                                vocabulary=Vocabulary())
+                    blind = Retriever(index, reading.encoder, reader=reading.reader,
+                                      reader_settings=reading.reader_settings, time_parser=NoTime())
+                    alone = blind.ask(row["question"], top_k=5, history=row.get("history"))
+                    text = (alone["answer"] or {}).get("text", "")
+                    tally = without.setdefault(row["kind"], [0, 0])
+                    tally[0] += alone["found"] and bool(text) and (row["answer"] in text
+                                                                   or text in row["answer"])
+                    tally[1] += 1
             if name == "after" and not (right and result["found"]):
                 misses.append(f"  {row['question']} -> {answer!r} (found {result['found']}, "
                               f"expected {row['answer']!r})")
@@ -179,7 +217,15 @@ def bulletins(reading: Retriever, plain: Retriever, results: Results,
                 f"{k / answerable:.3f} / {r}/{unanswerable}", "", ">= 0.95 / all",
                 k / answerable >= 0.95 and r == unanswerable,
                 note=f"before: {counts['before'][0] / answerable:.3f} / {counts['before'][1]}/{unanswerable}")
-    results.add("answers, bulletin questions", "right short answer found", f"{right}/{answerable}")
+    results.add("answers, bulletin questions", "right short answer found", f"{right}/{answerable}",
+                note="; ".join(f"{kind} {r}/{n}" for kind, (r, n) in by_kind.items()))
+    print("right answers by kind: " + ", ".join(f"{kind} {r}/{n}" for kind, (r, n) in by_kind.items()))
+    for kind, (plain_right, asked) in without.items():
+        used = by_kind.get(kind, [0, 0])[0]
+        label = {"time": "time questions right, time words read / ignored",
+                 "vocabulary": "official-vocabulary questions right, with / without the table"}[kind]
+        print(f"{label}: {used}/{asked} / {plain_right}/{asked}")
+        results.add("answers, bulletin questions", label, f"{used}/{asked} / {plain_right}/{asked}")
 
 
 def latency(reading: Retriever, plain: Retriever, questions: list[dict], results: Results) -> None:
@@ -348,6 +394,10 @@ def main() -> None:
             bulletin_dir = Path(tmp) / "bulletins-index"
             build_index(Settings.from_env(corpus_dir=args.corpus, index_dir=bulletin_dir), encoder)
             index = load_index(bulletin_dir)
+            dated = Counter(a["date_source"] for a in index.store.list_articles(0, 100_000))
+            print(f"\nbulletin articles by where their date came from: {dict(dated)}")
+            results.add("answers, bulletin questions", "articles by date source",
+                        ", ".join(f"{k} {v}" for k, v in sorted(dated.items())))
             bulletins(Retriever(index, encoder, reader=reader, reader_settings=reader_settings),
                       Retriever(index, encoder), results, args.questions)
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +167,23 @@ def test_the_reader_answers_with_the_short_span(reading_retriever: Retriever, qu
     assert expected in answer["text"] and len(answer["text"]) <= len(expected) + 4, answer["text"]
     assert answer["text"] in answer["sentence"]["text"] and answer["passage_rank"] == 1
     assert result["passages"][0]["answer_span"] == [answer["char_start"], answer["char_end"]]
+
+
+@pytest.mark.parametrize(("question", "today", "expected"), [
+    # corpus/vocabulary.tsv: the passage says 市委书记.
+    ("市委一把手是谁？", None, "张超超"),
+    # 今年 asked in 2021; and asked in 2026, read as the year of the article that answers.
+    ("今年第四季度的项目观摩活动是哪天举行的？", date(2021, 12, 28), "10月10日"),
+    ("今年第四季度的项目观摩活动是哪天举行的？", date(2026, 11, 24), "10月10日"),
+    ("上个月的项目观摩活动看了多少个项目？", date(2021, 11, 15), "19个"),
+])
+def test_official_words_and_time_words_are_understood(reading_retriever: Retriever, question: str,
+                                                      today: date | None, expected: str) -> None:
+    result = reading_retriever.ask(question, today=today)
+    assert result["found"] is True and expected in result["answer"]["text"], result["answer"]
+    if today is not None:
+        assert result["time_range"]["matched"] is True
+        assert result["time_range"]["start"].startswith("2021-1")
 
 
 def test_the_reader_says_not_found_for_what_the_articles_do_not_hold(reading_retriever: Retriever) -> None:

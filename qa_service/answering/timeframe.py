@@ -85,7 +85,7 @@ class TimeParser:
             found = []
         for entity in found:
             detail = entity.get("detail", {})
-            if detail.get("type") not in ("time_point", "time_span"):
+            if detail.get("type") not in ("time_point", "time_span") or _inside_a_word(question, entity):
                 continue
             span = _days(detail.get("time"), today)
             if span:
@@ -96,6 +96,18 @@ class TimeParser:
             start, end = _month_range(month, today)
             return TimeRange(month.group(), start, end, "asked", today, True)
         return None
+
+
+# 后年 and 前天 are often the tail of another phrase: 投产后年产值 (output after production),
+# 三年前天津 (Tianjin three years ago). After a Chinese character they are not read as time.
+_AMBIGUOUS = re.compile(r"^(后年|后天|前年|前天)")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _inside_a_word(question: str, entity: dict) -> bool:
+    start = (entity.get("offset") or [0])[0]
+    after_a_character = start > 0 and bool(_CJK.match(question[start - 1]))
+    return after_a_character and bool(_AMBIGUOUS.match(entity.get("text", "")))
 
 
 def _days(bounds: object, today: date) -> tuple[date, date] | None:

@@ -57,6 +57,9 @@ def test_questions_without_time_words_have_no_range() -> None:
     parser = TimeParser()
     assert parser.find("藁城区完成了多少户厕所改造？", date(2026, 11, 24)) is None
     assert parser.find("", date(2026, 11, 24)) is None
+    # 后年 inside 投产后年产值 is not "the year after next".
+    assert parser.find("投产后年产值能达到多少？", date(2026, 11, 24)) is None
+    assert parser.find("后年开工多少项目？", date(2026, 11, 24)) is not None
 
 
 def test_the_question_s_year_picks_the_article_of_that_year(dated_retriever: Retriever) -> None:
