@@ -76,6 +76,7 @@ bench: install model bench-deps
 	$(PY) benchmarks/scale.py --index-cache $(BENCH_DIR)/cmrc --work $(BENCH_DIR)/scale --results $(BENCH_RESULTS)
 	$(PY) benchmarks/formats.py --results $(BENCH_RESULTS)
 	$(PY) benchmarks/duplicates.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
+	$(PY) benchmarks/timewords.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/results.py $(BENCH_RESULTS)
 
 # The reader's weights (qa_service/models/reader.safetensors) from ../shared/datasets, in

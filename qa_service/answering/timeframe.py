@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
+import os
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -54,6 +56,10 @@ class TimeRange:
                 "basis": self.basis, "base": self.base.isoformat(), "matched": self.matched}
 
 
+def _quiet_jionlp(record: logging.LogRecord) -> bool:
+    return f"{os.sep}jionlp{os.sep}" not in record.pathname
+
+
 class TimeParser:
     """jionlp's parser, imported on first use (it takes half a second and prints a banner
     on import, which must not reach a CLI's JSON output)."""
@@ -68,6 +74,10 @@ class TimeParser:
                 with contextlib.redirect_stdout(io.StringIO()):
                     import jionlp
 
+                # jionlp logs every string it fails to parse, with its traceback, on the root
+                # logger: for a question that names no time that is noise, not an error.
+                if _quiet_jionlp not in logging.getLogger().filters:
+                    logging.getLogger().addFilter(_quiet_jionlp)
                 self._jio = jionlp
         return self._jio
 

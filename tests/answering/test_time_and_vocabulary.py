@@ -3,6 +3,7 @@ a fake encoder and reader (the time parser is the real one: jionlp, offline)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -60,6 +61,13 @@ def test_questions_without_time_words_have_no_range() -> None:
     # 后年 inside 投产后年产值 is not "the year after next".
     assert parser.find("投产后年产值能达到多少？", date(2026, 11, 24)) is None
     assert parser.find("后年开工多少项目？", date(2026, 11, 24)) is not None
+
+
+def test_a_question_the_parser_chokes_on_leaves_no_traceback_in_the_log(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        assert TimeParser().find("该频道每日以播放什么剧为主？", date(2026, 11, 24)) is None
+    assert not [r for r in caplog.records if "jionlp" in r.pathname]
 
 
 def test_the_question_s_year_picks_the_article_of_that_year(dated_retriever: Retriever) -> None:
