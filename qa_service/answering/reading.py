@@ -91,6 +91,7 @@ class SpanAnswer:
     sentence_start: int  # the sentence(s) that hold the span, article offsets
     sentence_end: int
     sentence: str
+    read_as: str | None = None  # the question in the passage's words (vocabulary), if reworded
 
 
 NO_READER = ("none", "off", "")
@@ -137,7 +138,7 @@ def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits
                 found[i] = span
         spans += [found[i] for i in rest]  # type: ignore[misc]
     answers = []
-    for rank, (hit, span) in enumerate(zip(read, spans, strict=False), start=1):
+    for rank, (hit, span, wording) in enumerate(zip(read, spans, asked, strict=False), start=1):
         if span is None or span.char_end <= span.char_start:
             continue
         chunk = hit.chunk
@@ -152,7 +153,8 @@ def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits
             rank, chunk.article_id, chunk.paragraph, start, end,
             chunk.text[first:last], span.has_answer, span.score,
             sentence_start, sentence_end,
-            chunk.text[sentence_start - chunk.char_start : sentence_end - chunk.char_start]))
+            chunk.text[sentence_start - chunk.char_start : sentence_end - chunk.char_start],
+            wording if wording != question else None))
     # The passage the reader is surest holds the answer; the span score breaks ties.
     return sorted(answers, key=lambda a: (a.has_answer, a.score), reverse=True)
 

@@ -286,6 +286,7 @@ class Retriever:
             answer = _answer_json(passages, short, "span", short.sentence, short.sentence_start,
                                   short.sentence_end, page)
             answer["has_answer"] = round(short.has_answer, 4)
+            answer["read_as"] = short.read_as
             passages[short.passage_rank - 1]["highlight"] = [short.sentence_start, short.sentence_end]
             passages[short.passage_rank - 1]["answer_span"] = [short.char_start, short.char_end]
         elif outcome.answer is not None and outcome.answer.passage_rank <= len(passages):

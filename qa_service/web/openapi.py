@@ -115,6 +115,10 @@ SCHEMAS: dict[str, Any] = {
                                         "char_end": {"type": "integer"}}},
             "has_answer": {"type": "number", "description": (
                 "The reader's probability that this passage answers the question (uncalibrated).")},
+            "read_as": {"type": ["string", "null"], "description": (
+                "The question as the reader read this passage, where the official vocabulary "
+                "(corpus/vocabulary.tsv) put it in the passage's words (市委一把手 → 市委书记); "
+                "null where it was read as asked.")},
         },
     },
     "AskResponse": {

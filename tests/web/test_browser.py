@@ -498,3 +498,9 @@ def test_time_words_reprints_and_file_dates_are_said_where_they_apply(page: Any,
     toilets = ask(page, "全区共完成厕所改造多少户?")
     assert "（文件日期）" in toilets.locator(".answer-cite").inner_text()
     assert toilets.locator(".time-range").count() == 0
+
+
+def test_an_answer_read_through_the_vocabulary_says_how(page: Any) -> None:
+    answer = ask(page, "讲评总结大会上市委一把手是谁？")
+    assert answer.locator(".short-answer").inner_text() == "张超超"
+    assert answer.locator(".understood").inner_text() == "按词表理解为：讲评总结大会上市委书记是谁?"

@@ -95,6 +95,9 @@ export function renderAnswer(entry, history, onChange, number) {
   if (result.understood_as) {
     bubble.append(el("p", { class: "understood meta", text: `按上文理解为：${result.understood_as}` }));
   }
+  if (result.found && result.answer && result.answer.read_as) {
+    bubble.append(el("p", { class: "understood meta", text: `按词表理解为：${result.answer.read_as}` }));
+  }
   if (result.time_range) bubble.append(el("p", { class: "time-range meta", text: timeRangeLine(result.time_range) }));
   const toolbar = el("div", { class: "answer-actions", role: "toolbar", "aria-label": "答案操作 / Answer actions" });
   if (result.found && result.answer) {
