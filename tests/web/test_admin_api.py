@@ -247,6 +247,7 @@ def test_put_replaces_text_or_metadata_and_only_that_is_embedded_again(
     changed = admin.get(f"/api/articles/{article['id']}").get_json()  # the same id
     assert changed["title"] == "改过的标题"
     assert (changed["date"], changed["source"]) == ("2021-12-31", "石家庄日报")
+    assert changed["date_source"] == "edit"
     assert status["summary"]["articles_changed"] == 1  # the title is part of what is embedded
     response = admin.put(f"/api/articles/{article['id']}?rebuild=1", headers=AUTH,
                          json={"text": "全区新建停车场十二处，新增车位三千个。"})

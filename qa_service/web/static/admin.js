@@ -75,7 +75,8 @@ function showStatus(status) {
   if (status.state === "succeeded" && status.summary) {
     const s = status.summary;
     parts.push(el("p", { class: "ok", text: `上次重建完成（${s.generation}，用时 ${seconds(status.seconds)}）：新增 ${s.articles_added}，`
-      + `修改 ${s.articles_changed}，删除 ${s.articles_removed}，沿用 ${s.articles_reused} 篇；嵌入 ${s.chunks_embedded} 个段落块。` }));
+      + `修改 ${s.articles_changed}，删除 ${s.articles_removed}，沿用 ${s.articles_reused} 篇；嵌入 ${s.chunks_embedded} 个段落块`
+      + (s.copies ? `；转载 ${s.copies} 篇，只检索原文` : "") + "。" }));
   } else if (status.state === "failed") {
     parts.push(el("p", { class: "error", text: `上次重建失败：${status.error || ""}` }));
   }
