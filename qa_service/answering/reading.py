@@ -116,9 +116,9 @@ def load_configured_reader(reader_weights: str, model_cache: Path,
 
 
 def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits: list[Hit],
-                  settings: ReaderSettings) -> list[SpanAnswer]:
+                  settings: ReaderSettings, read_all: bool = False) -> list[SpanAnswer]:
     """The reader's span in the first hit, and in the next ones up to ``settings.passages``
-    when the first holds no answer; best first."""
+    when the first holds no answer (or ``read_all``); best first."""
     read = hits[: settings.passages]
     if not read:
         return []
@@ -126,7 +126,7 @@ def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits
     # term the passage does not use is replaced by the one it does (一把手 → 书记).
     asked = [index.vocabulary.question_for(question, hit.chunk.text) for hit in read]
     spans = reader.read(asked[0], [read[0].chunk.text])
-    if len(read) > 1 and (spans[0] is None or spans[0].has_answer < settings.threshold(question)):
+    if len(read) > 1 and (read_all or spans[0] is None or spans[0].has_answer < settings.threshold(question)):
         rest = list(range(1, len(read)))
         by_question: dict[str, list[int]] = {}
         for i in rest:

@@ -17,7 +17,7 @@ from ..models import Encoder, PassageReader
 from .answer import AnswerSettings, Sentence, best_of, score_sentences
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Hit, Mode, SearchSettings, search
-from .timeframe import Filters, TimeParser, TimeRange, prefer_range
+from .timeframe import Filters, TimeParser, TimeRange, newest_first, prefer_range, stated_range
 
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
 NOTHING_TO_SEARCH = "问题中没有可以查找的文字。/ The question has no words to search for."
@@ -65,6 +65,7 @@ class Outcome:
     evidence: float | None = None  # what "found" is decided on without a reader; see evidence_of
     spans: list[SpanAnswer] = field(default_factory=list)  # the reader's, surest first
     time_range: TimeRange | None = None  # the question's time, as used (timeframe.py)
+    older: list[SpanAnswer] = field(default_factory=list)  # older articles' other answers
 
     @property
     def short(self) -> SpanAnswer | None:
@@ -192,11 +193,20 @@ class Retriever:
             # Photo captions are read after every body passage: a caption answers only
             # where no body passage does.
             _reorder(outcome, sorted(range(len(outcome.hits)), key=lambda i: captions[i]))
+        # Passages of differently dated articles are all read: the newest answer is
+        # preferred, and an older one that says something else is shown beside it.
+        ahead = outcome.hits[: self.reader_settings.passages]
+        dates = {stated_range(h) for h in ahead} - {None}
         spans = read_passages(self.reader, self.index, question,  # type: ignore[arg-type]
-                              outcome.hits, self.reader_settings)
+                              outcome.hits, self.reader_settings, read_all=len(dates) > 1)
         outcome.spans = spans
-        if not self.is_found(outcome) or not spans:
+        if len(dates) > 1:
+            outcome.spans, outcome.older = newest_first(outcome.spans, outcome.hits,
+                                                        self.reader_settings.threshold(outcome.query),
+                                                        outcome.time_range)
+        if not self.is_found(outcome) or not outcome.spans:
             return
+        spans = outcome.spans
         first = spans[0].passage_rank - 1
         _reorder(outcome, [first] + [i for i in range(len(outcome.hits)) if i != first])
 
@@ -287,6 +297,10 @@ class Retriever:
                                   short.sentence_end, page)
             answer["has_answer"] = round(short.has_answer, 4)
             answer["read_as"] = short.read_as
+            # Older articles that answer otherwise: the newest answer is shown, not the only one.
+            answer["older"] = [{"text": o.text, "article": passages[o.passage_rank - 1]["article"],
+                                "paragraph": o.paragraph, "char_start": o.char_start, "char_end": o.char_end}
+                               for o in outcome.older if o.passage_rank <= len(passages)]
             passages[short.passage_rank - 1]["highlight"] = [short.sentence_start, short.sentence_end]
             passages[short.passage_rank - 1]["answer_span"] = [short.char_start, short.char_end]
         elif outcome.answer is not None and outcome.answer.passage_rank <= len(passages):
@@ -347,6 +361,8 @@ def _reorder(outcome: Outcome, order: list[int]) -> None:
         rank = new_rank.get(outcome.answer.passage_rank)
         outcome.answer = None if rank is None else replace(outcome.answer, passage_rank=rank)
     outcome.spans = [replace(s, passage_rank=new_rank[s.passage_rank]) for s in outcome.spans
+                     if s.passage_rank in new_rank]
+    outcome.older = [replace(s, passage_rank=new_rank[s.passage_rank]) for s in outcome.older
                      if s.passage_rank in new_rank]
 
 

@@ -158,6 +158,32 @@ def in_range(hit: Hit, when: TimeRange) -> bool:
     return days is not None and days[0] <= when.end + timedelta(days=SLACK_DAYS) and days[1] >= when.start
 
 
+def newest_first(spans: list, hits: list[Hit], threshold: float,
+                 when: TimeRange | None = None) -> tuple[list, list]:
+    """The reader's spans with the answer of the newest article first (of the question's
+    time range, where it names one that matched), where several articles with stated
+    dates answer (has-answer at least ``threshold``); and the answers of older articles
+    that differ from it (the same words, or one inside the other, do not count)."""
+    dated = {id(s): stated_range(hits[s.passage_rank - 1]) for s in spans}
+    answering = [s for s in spans if s.has_answer >= threshold and dated[id(s)] is not None]
+    if len({s.article_id for s in answering}) < 2:
+        return spans, []
+
+    def rank(span: Any) -> tuple[bool, date]:
+        asked = when is None or not when.matched or in_range(hits[span.passage_rank - 1], when)
+        return asked, dated[id(span)][1]  # type: ignore[index]
+
+    newest = max(answering, key=rank)
+    said = _plain(newest.text)
+    older = [s for s in answering if dated[id(s)][1] < dated[id(newest)][1]  # type: ignore[index]
+             and _plain(s.text) not in said and said not in _plain(s.text)]
+    return [newest] + [s for s in spans if s is not newest], older
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text)
+
+
 def prefer_range(hits: list[Hit], when: TimeRange, parser: TimeParser) -> tuple[list[Hit], TimeRange]:
     """The hits with those of the range moved ahead (see the module's note), and the range
     as used, with ``matched`` saying whether any article of it was found."""

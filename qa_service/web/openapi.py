@@ -115,6 +115,15 @@ SCHEMAS: dict[str, Any] = {
                                         "char_end": {"type": "integer"}}},
             "has_answer": {"type": "number", "description": (
                 "The reader's probability that this passage answers the question (uncalibrated).")},
+            "older": {"type": "array", "description": (
+                "Where articles of different dates answer, the answer is the newest article's; "
+                "these are the answers of older articles that say something else, verbatim "
+                "with their citations (the chat page: 较早的文章另有说法)."),
+                "items": {"type": "object",
+                          "required": ["text", "article", "paragraph", "char_start", "char_end"],
+                          "properties": {"text": {"type": "string"}, "article": _ARTICLE_REF,
+                                         "paragraph": {"type": "integer"}, "char_start": {"type": "integer"},
+                                         "char_end": {"type": "integer"}}}},
             "read_as": {"type": ["string", "null"], "description": (
                 "The question as the reader read this passage, where the official vocabulary "
                 "(corpus/vocabulary.tsv) put it in the passage's words (市委一把手 → 市委书记); "

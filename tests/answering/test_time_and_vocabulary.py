@@ -124,3 +124,31 @@ def test_an_official_title_finds_the_office_holder(settings: Settings, fake_enco
     result = Retriever(load_index(settings.index_dir), fake_encoder,
                        reader=FakeReader()).ask("市委一把手是谁？", mode="lexical")
     assert result["found"] is False
+
+
+class CountReader:
+    """Points at the count (digits and 个) in each passage: every report answers."""
+
+    def read(self, question: str, passages: list[str]) -> list:
+        import re
+
+        from qa_service.models import Span
+
+        spans = []
+        for i, passage in enumerate(passages):
+            m = re.search(r"\d+个", passage)
+            spans.append(Span(i, m.start(), m.end(), 10.0, 0.95) if m else Span(i, 0, 1, 1.0, 0.05))
+        return spans
+
+
+def test_the_newest_report_answers_and_an_older_one_that_differs_is_named(
+        dated_retriever: Retriever) -> None:
+    retriever = Retriever(dated_retriever.index, dated_retriever.encoder, reader=CountReader())
+    result = retriever.ask("藁城区开工了多少个重点项目？")
+    answer = result["answer"]
+    assert result["found"] and answer["text"] == "99个" and answer["article"]["date"] == "2021-12-20"
+    assert result["passages"][0]["article"]["date"] == "2021-12-20"  # the newest first
+    assert [(o["text"], o["article"]["date"]) for o in answer["older"]] == [("50个", "2019-06-01")]
+    # Asked of 2019, the 2019 report answers; the newer one is not an "older" answer.
+    in_2019 = retriever.ask("今年藁城区开工了多少个重点项目？", today=date(2019, 7, 1))
+    assert in_2019["answer"]["text"] == "50个"

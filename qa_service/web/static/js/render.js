@@ -105,6 +105,11 @@ export function renderAnswer(entry, history, onChange, number) {
     const shown = a.kind === "span" ? a.text : a.sentence.text;
     bubble.append(el("p", { class: "answer" }, el("span", { class: "short-answer", text: shown })),
       el("p", { class: "answer-cite meta", text: `出处 [${a.passage_rank}] ${citationLine(a.article, a.paragraph, a.page)}` }));
+    // The newest article's answer is shown; older articles that say otherwise are named.
+    for (const o of a.older || []) {
+      bubble.append(el("p", { class: "older meta",
+        text: `较早的文章另有说法：${o.text}（《${o.article.title}》${o.article.date ? ` ${o.article.date}` : ""}）` }));
+    }
     const copy = el("button", { type: "button", class: "quiet", text: "复制答案" });
     copy.addEventListener("click", () => copyText(answerCopyText(result), copy));
     toolbar.append(copy);
