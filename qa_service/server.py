@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -55,8 +57,30 @@ class ListeningAddress(logging.Filter):
         return True
 
 
+def _worker_exit(server: Any, worker: Any) -> None:
+    # A dead worker's gauges leave the sums; its counters stay counted (prometheus_client).
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def metrics_folder() -> str:
+    """A fresh folder where the workers' metrics add up (prometheus_client's multiprocess
+    mode), unless PROMETHEUS_MULTIPROC_DIR already names one."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):  # a previous server's counts
+            stale.unlink(missing_ok=True)
+    else:
+        folder = tempfile.mkdtemp(prefix="qa-service-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
+
+
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     prefer_passive_waits()  # inherited by the workers, which load torch after the fork
+    metrics_folder()  # before the workers fork: each writes its metrics there
     for name in THREAD_ENV:
         os.environ.setdefault(name, "false" if name == "TOKENIZERS_PARALLELISM" else "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -72,5 +96,6 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         "timeout": 120,
         "graceful_timeout": 30,
         "when_ready": _announce,
+        "child_exit": _worker_exit,
         "loglevel": "info",
     }).run()

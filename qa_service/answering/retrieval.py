@@ -211,9 +211,11 @@ class Retriever:
         _reorder(outcome, [first] + [i for i in range(len(outcome.hits)) if i != first])
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,
-            mode: Mode = "hybrid", filters: Filters | None = None, today: date | None = None) -> dict:
+            mode: Mode = "hybrid", filters: Filters | None = None, today: date | None = None,
+            timings: dict[str, float] | None = None) -> dict:
         """The answer JSON. ``filters`` restrict the articles searched; a time named in the
-        question (今年, 2021年第四季度) is resolved against ``today`` (default: the day it is)."""
+        question (今年, 2021年第四季度) is resolved against ``today`` (default: the day it is).
+        ``timings`` receives the seconds of each step of the search that was kept."""
         started = time.perf_counter()
         query = normalize_question(question)
         filters = filters or Filters()
@@ -231,7 +233,8 @@ class Retriever:
             return result
         # Only an index with articles that state their dates can prefer any by time.
         when = self.time_parser.find(query, today or date.today()) if self.index.has_dates else None
-        outcome = self.run(query, mode, allowed=allowed, when=when)
+        first: dict[str, float] = {}
+        outcome = self.run(query, mode, allowed=allowed, when=when, timings=first)
         previous = [h for h in (history or [])[-MAX_HISTORY:] if h and h.strip()]
         understood_as = None
         # A question in another language than the one before it starts a new topic: an
@@ -244,8 +247,9 @@ class Retriever:
             # cosine level it was measured with (bulletin follow-ups 10/10, no hijack).
             # The reader reads the follow-up itself over what the combined query finds: read
             # together with the earlier question it would answer that one again.
+            again: dict[str, float] = {}
             combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode, read_as=query,
-                                allowed=allowed, when=when)
+                                allowed=allowed, when=when, timings=again)
             # Kept only when it turns a weak result into a found answer: otherwise a
             # question the corpus cannot answer would show the previous topic's passages.
             if self.reader is not None:
@@ -253,8 +257,10 @@ class Retriever:
             else:
                 better = self.is_found(combined) and combined.confidence > outcome.confidence + 0.01
             if better:
-                outcome = combined
+                outcome, first = combined, {k: first.get(k, 0.0) + v for k, v in again.items()}
                 understood_as = f"{previous[-1].strip()} {question.strip()}"
+        if timings is not None:
+            timings.update(first)
         result = self._render(question, outcome, top_k, started, understood_as)
         result["filters"] = filters.to_json()
         return result

@@ -233,6 +233,7 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         summary.chunks_total = len(chunks)
 
         staging = generations.new_staging_dir(index_dir)
+        summary.seconds = round(time.perf_counter() - started, 3)  # in the manifest; final below
         try:
             _write_generation(staging, settings, encoder, corpus.articles, chunks, vectors,
                               passage_texts, sentences, sentence_vectors, corpus.files, summary, examples,
@@ -284,7 +285,8 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
                    "copies": summary.copies,
                    "dated_articles": sum(a.date_source in STATED_DATE_SOURCES for a in articles),
                    "sentences": len(sentences), "skipped_files": len(summary.skipped_files)},
-        "build": {k: v for k, v in summary.to_dict().items() if k.startswith(("articles_", "chunks_"))},
+        "build": {k: v for k, v in summary.to_dict().items()
+                  if k.startswith(("articles_", "chunks_")) or k in ("seconds", "embed_seconds", "copies")},
         "corpus_files": corpus_files,
         "skipped_files": summary.skipped_files,
         "ocr_files": summary.ocr_files,

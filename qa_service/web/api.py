@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..answering import Filters, QuestionError
@@ -164,10 +164,16 @@ def ask() -> Any:
     question, top_k, history = parse_ask(body)
     filters = parse_filters(body)
     retriever = _ready()
+    g.question = question
+    timings: dict[str, float] = {}
     try:
-        result = retriever.ask(question, top_k=top_k, history=history, filters=filters)
+        result = retriever.ask(question, top_k=top_k, history=history, filters=filters, timings=timings)
     except QuestionError as exc:
         raise ApiError(400, "empty_question", f"{exc} / 问题中没有可以查找的文字") from exc
+    g.found = result["found"]
+    metrics = current_app.extensions["metrics"]
+    metrics.observe_ask(result["found"], timings)
+    metrics.observe_index(retriever.index.generation, retriever.index.manifest)
     return jsonify(result)
 
 

@@ -16,7 +16,7 @@ from ..config import default_model_cache
 from ..corpus import MAX_DOCUMENT_BYTES
 from ..feedback import FeedbackStore, default_feedback_db
 from ..models import BUILTIN_MODEL, prefer_passive_waits
-from . import api, feedback
+from . import api, feedback, observability
 from .service import ServiceState
 
 STATIC = Path(__file__).with_name("static")
@@ -52,6 +52,21 @@ def admin_page() -> Response:
     return response
 
 
+@web.get("/metrics")
+@api.require_admin
+def metrics() -> Response:
+    """Prometheus text format, admin-only (see observability.py for why)."""
+    from flask import current_app
+
+    state = current_app.extensions["qa"]
+    collected = current_app.extensions["metrics"]
+    retriever = state.current()
+    if retriever is not None:
+        collected.observe_index(retriever.index.generation, retriever.index.manifest)
+    body, content_type = collected.exposition()
+    return Response(body, content_type=content_type)
+
+
 @web.get("/favicon.ico")
 def favicon() -> Response:
     # Browsers ask for /favicon.ico whatever the page links; an SVG answers it.
@@ -85,6 +100,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # e.g. redis://, shares them between processes and servers).
         FEEDBACK_RATE_LIMIT="20 per minute;300 per day",
         RATELIMIT_STORAGE_URI="memory://",
+        LOG_QUESTIONS=False,  # QA_LOG_QUESTIONS=1 puts question text in the access log
     )
     app.config.from_prefixed_env("QA")
     if test_config:
@@ -108,6 +124,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     feedback_db = app.config["FEEDBACK_DB"] or default_feedback_db(Path(app.config["CORPUS_DIR"]))
     app.extensions["feedback"] = FeedbackStore(Path(feedback_db))
 
+    app.extensions["metrics"] = observability.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(feedback.bp)
     # Only the public endpoint that writes is limited; the limiter lives in app.extensions.

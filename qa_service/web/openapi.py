@@ -371,6 +371,15 @@ def openapi_spec() -> dict[str, Any]:
                                            "Saved"),
                               **_errors(400, 401, 403, 404, 409, 413, 503)},
             }},
+            "/metrics": {"get": {
+                "summary": "Prometheus metrics, all workers added up (admin): requests by endpoint "
+                           "and status, latency of requests and of each step of an ask, found or not, "
+                           "the served generation, its chunks, articles and build time",
+                "operationId": "metrics", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "Prometheus text format",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              **_errors(401, 403)},
+            }},
             "/api/feedback": {"post": {
                 "summary": "👍 / 👎 on an answer, optionally with the right text selected (public, "
                            "rate-limited per client: QA_FEEDBACK_RATE_LIMIT)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -39,12 +40,13 @@ def http(url: str, body: dict | None = None) -> tuple[int, dict]:
 def test_gunicorn_serves_answers_with_the_real_model(real_model_dir: Path, tmp_path: Path) -> None:
     inherited = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}  # serve sets it
     env = {**inherited, "HF_HUB_OFFLINE": "1", "QA_MODEL_CACHE": str(real_model_dir.parent),
-           "QA_INDEX_DIR": str(tmp_path / "embeddings"), "QA_CORPUS_DIR": str(SEED_CORPUS)}
+           "QA_INDEX_DIR": str(tmp_path / "embeddings"), "QA_CORPUS_DIR": str(SEED_CORPUS),
+           "QA_ADMIN_TOKEN": "secret", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
     cli = [sys.executable, "-m", "qa_service.cli"]
     port = free_port()
     log = (tmp_path / "server.log").open("w")
     # Started before the index exists: it must answer health (not ready) meanwhile.
-    server = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", "1", "--threads", "2"],
+    server = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -80,6 +82,26 @@ def test_gunicorn_serves_answers_with_the_real_model(real_model_dir: Path, tmp_p
         assert status == 400 and error["error"]["code"] == "empty_question"
         page = urllib.request.urlopen(base + "/", timeout=10)
         assert "公报问答" in page.read().decode()
+        # Each request has an id, the client's own where it sent one.
+        body = json.dumps({"question": "讲评总结大会由谁主持？"}).encode()
+        asked = urllib.request.Request(base + "/api/ask", data=body, headers={
+            "Content-Type": "application/json", "X-Request-Id": "trace-42"})
+        with urllib.request.urlopen(asked, timeout=30) as response:
+            assert response.headers["X-Request-Id"] == "trace-42"
+        for _ in range(4):
+            assert http(base + "/api/ask", {"question": "石家庄的市委书记是谁？"})[0] == 200
+        # /metrics adds up both workers: 6 questions answered (one 400), whichever worker took them.
+        scrape = urllib.request.Request(base + "/metrics", headers={"Authorization": "Bearer secret"})
+        with urllib.request.urlopen(scrape, timeout=10) as response:
+            metrics = response.read().decode()
+        assert 'qa_http_requests_total{endpoint="/api/ask",method="POST",status="200"} 6.0' in metrics
+        assert 'qa_http_requests_total{endpoint="/api/ask",method="POST",status="400"} 1.0' in metrics
+        assert 'qa_answers_total{found="true"} 6.0' in metrics
+        assert 'qa_ask_step_seconds_count{step="read"} 6.0' in metrics
+        assert re.search(r"^qa_index_generation(\{[^}]*\})? 1\.0$", metrics, re.M)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/metrics", timeout=10)
+        assert refused.value.code == 401
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -87,3 +109,8 @@ def test_gunicorn_serves_answers_with_the_real_model(real_model_dir: Path, tmp_p
     logged = (tmp_path / "server.log").read_text()
     assert "open http://127.0.0.1:" in logged
     assert f"Listening at: http://127.0.0.1:{port} " in logged  # not "Listening at:  (pid)"
+    # One JSON line per request: its id, route, status and time; the question only if asked for.
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith('{"request_id"')]
+    traced = next(line for line in lines if line["request_id"] == "trace-42")
+    assert traced["route"] == "/api/ask" and traced["status"] == 200 and traced["found"] is True
+    assert "question" not in traced and "讲评" not in logged
