@@ -221,16 +221,10 @@ class Retriever:
         filters = filters or Filters()
         if not has_words(query):
             # Only punctuation or emoji: a valid question with nothing to look up.
-            result = self._render(question, Outcome(query, []), top_k, started)
-            result["message"] = NOTHING_TO_SEARCH
-            result["filters"] = filters.to_json()
-            return result
+            return self._nothing(question, query, NOTHING_TO_SEARCH, filters, started)
         allowed = self.index.store.chunk_ids_where(filters.keeps) if filters.active else None
         if allowed is not None and len(allowed) == 0:
-            result = self._render(question, Outcome(query, []), top_k, started)
-            result["message"] = NO_ARTICLE_PASSES
-            result["filters"] = filters.to_json()
-            return result
+            return self._nothing(question, query, NO_ARTICLE_PASSES, filters, started)
         # Only an index with articles that state their dates can prefer any by time.
         when = self.time_parser.find(query, today or date.today()) if self.index.has_dates else None
         first: dict[str, float] = {}
@@ -263,6 +257,12 @@ class Retriever:
             timings.update(first)
         result = self._render(question, outcome, top_k, started, understood_as)
         result["filters"] = filters.to_json()
+        return result
+
+    def _nothing(self, question: str, query: str, message: str, filters: Filters, started: float) -> dict:
+        """The answer JSON for a question that searches nothing, saying why."""
+        result = self._render(question, Outcome(query, []), 0, started)
+        result.update(message=message, filters=filters.to_json())
         return result
 
     def _render(self, question: str, outcome: Outcome, top_k: int, started: float,

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..answering import ReaderSettings, Retriever, load_configured_reader
+from ..answering import ReaderSettings, Retriever, TimeParser, load_configured_reader
 from ..index import IndexMismatchError, IndexNotReadyError, current_generation, load_index
 from ..models import (
     QUESTION_THREADS,
@@ -52,6 +52,7 @@ class ServiceState:
     reload_error: str | None = None  # why a newer generation was refused
     started_at: float = field(default_factory=time.time)
     _refused: str | None = None
+    time_parser: TimeParser = field(default_factory=TimeParser)  # one per process, kept across generations
     _last_attempt: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -64,7 +65,10 @@ class ServiceState:
             self.reader, self.reader_settings = load_configured_reader(
                 self.reader_weights, self.model_cache, self.precision)
             self._reader_loaded = True
-        return Retriever(index, self.encoder, reader=self.reader, reader_settings=self.reader_settings)
+        if index.has_dates:  # jionlp loads in half a second: here, not in the first question
+            self.time_parser.warm()
+        return Retriever(index, self.encoder, reader=self.reader, reader_settings=self.reader_settings,
+                         time_parser=self.time_parser)
 
     def use_reader(self, reader: PassageReader | None) -> None:
         """Answer with this reader (a test's fake, or None) instead of loading the configured one."""
