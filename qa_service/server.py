@@ -80,7 +80,9 @@ def metrics_folder() -> str:
 
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     prefer_passive_waits()  # inherited by the workers, which load torch after the fork
-    metrics_folder()  # before the workers fork: each writes its metrics there
+    shared = metrics_folder()  # before the workers fork: each writes its metrics there
+    # Rate-limit counts shared by the workers (web/ratelimit.py), unless a storage is named.
+    os.environ.setdefault("QA_RATELIMIT_STORAGE_URI", f"sqlite://{shared}/ratelimit.sqlite3")
     for name in THREAD_ENV:
         os.environ.setdefault(name, "false" if name == "TOKENIZERS_PARALLELISM" else "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request, send_from_directory
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from ..config import default_model_cache
 from ..corpus import MAX_DOCUMENT_BYTES
 from ..feedback import FeedbackStore, default_feedback_db
 from ..models import BUILTIN_MODEL, prefer_passive_waits
-from . import api, feedback, observability
+from . import api, feedback, observability, ratelimit
 from .service import ServiceState
 
 STATIC = Path(__file__).with_name("static")
@@ -96,10 +95,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         READER_WEIGHTS="builtin",  # the reader's weights: builtin, a file, or none
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         FEEDBACK_DB=None,  # default: feedback.sqlite3 beside the corpus folder, outside every index
-        # Per client address and server process (in-memory counts; RATELIMIT_STORAGE_URI,
-        # e.g. redis://, shares them between processes and servers).
+        # Per client address (ratelimit.py). In process by default; `qa-service serve` counts
+        # across its workers in a SQLite file (sqlite://…), redis:// across servers.
+        RATE_LIMIT="120 per minute;3000 per hour",  # /api/ask: generous, a person types far slower
         FEEDBACK_RATE_LIMIT="20 per minute;300 per day",
         RATELIMIT_STORAGE_URI="memory://",
+        TRUSTED_PROXIES="",  # addresses whose X-Forwarded-For is believed (comma-separated)
         LOG_QUESTIONS=False,  # QA_LOG_QUESTIONS=1 puts question text in the access log
     )
     app.config.from_prefixed_env("QA")
@@ -127,12 +128,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["metrics"] = observability.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(feedback.bp)
-    # Only the public endpoint that writes is limited; the limiter lives in app.extensions.
-    limiter = Limiter(get_remote_address, app=app, storage_uri=str(app.config["RATELIMIT_STORAGE_URI"]),
+    # The public endpoints: asking, and the one that writes (feedback).
+    trusted = ratelimit.trusted_proxies(app.config["TRUSTED_PROXIES"])
+
+    def client() -> str:
+        return ratelimit.client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), trusted)
+
+    def setting(name: str) -> Callable[[], str]:
+        return lambda: str(app.config[name])  # read per request: tests and operators may change it
+
+    limiter = Limiter(client, app=app, storage_uri=str(app.config["RATELIMIT_STORAGE_URI"]),
                       headers_enabled=True)
-    endpoint = "feedback.post_feedback"
-    rate = limiter.limit(lambda: str(app.config["FEEDBACK_RATE_LIMIT"]), methods=["POST"])
-    app.view_functions[endpoint] = rate(app.view_functions[endpoint])  # type: ignore[assignment]
+    app.extensions["limiter"] = limiter
+    for endpoint, name in (("feedback.post_feedback", "FEEDBACK_RATE_LIMIT"), ("api.ask", "RATE_LIMIT")):
+        rate = limiter.limit(setting(name), methods=["POST"])
+        app.view_functions[endpoint] = rate(app.view_functions[endpoint])  # type: ignore[assignment]
     app.register_blueprint(web)
     app.register_error_handler(api.ApiError, api.handle_api_error)  # for every blueprint under /api
     app.register_error_handler(HTTPException, api.handle_http_error)

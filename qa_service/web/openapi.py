@@ -293,11 +293,12 @@ def openapi_spec() -> dict[str, Any]:
                  "description": "Question answering over Chinese bulletin articles, with citations."},
         "paths": {
             "/api/ask": {"post": {
-                "summary": "Answer a question: the exact answer, its sentence, passages and citations",
+                "summary": "Answer a question: the exact answer, its sentence, passages and citations "
+                           "(rate-limited per client: QA_RATE_LIMIT)",
                 "operationId": "ask",
                 "requestBody": {"required": True,
                                 "content": {"application/json": {"schema": ref("AskRequest")}}},
-                "responses": {"200": _json(ref("AskResponse"), "The answer"), **_errors(400, 413, 503)},
+                "responses": {"200": _json(ref("AskResponse"), "The answer"), **_errors(400, 413, 429, 503)},
             }},
             "/api/articles": {"post": {
                 "summary": "Add an article to the corpus (admin); ?rebuild=1 also starts a build",
