@@ -95,3 +95,62 @@ def test_rebuild_switches_every_worker_without_failed_requests(real_encoder, rea
     median = statistics.median(latencies) * 1000
     print(f"\nlive rebuild: {len(results)} requests, 0 failed, median {median:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms")
+
+
+def test_two_servers_over_one_index_folder_both_switch_without_failed_requests(
+        real_encoder, real_model_dir: Path, tmp_path: Path) -> None:
+    # Scale-out as the README describes it: N servers (here two, one worker each) behind a
+    # load balancer, all reading one embeddings/ folder (shared storage) and its CURRENT.
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "embeddings"
+    shutil.copytree(SEED_CORPUS, corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+    build_index(settings, real_encoder)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_MODEL_CACHE": str(real_model_dir.parent),
+           "QA_INDEX_DIR": str(index_dir), "QA_CORPUS_DIR": str(corpus), "QA_RELOAD_SECONDS": "1"}
+    ports = [free_port(), free_port()]
+    servers = [subprocess.Popen([sys.executable, "-m", "qa_service.cli", "serve", "--port", str(port),
+                                 "--workers", "1", "--threads", "2"], env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=(tmp_path / f"server-{port}.log").open("w"))
+               for port in ports]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    results: list[tuple[str, int]] = []
+    stop = threading.Event()
+
+    def client() -> None:  # a round-robin load balancer's worth of traffic
+        i = 0
+        while not stop.is_set():
+            try:
+                status, _ = http(bases[i % 2] + "/api/ask", {"question": QUESTIONS[i % 2]})
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                status = 0
+            results.append((bases[i % 2], status))
+            i += 1
+
+    thread = threading.Thread(target=client)
+    try:
+        deadline = time.monotonic() + 180
+        for base in bases:
+            while time.monotonic() < deadline:
+                try:
+                    if http(base + "/api/health")[0] == 200:
+                        break
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    time.sleep(0.5)
+        thread.start()
+        time.sleep(2)
+        (corpus / "library.txt").write_text(LIBRARY_ARTICLE, encoding="utf-8")
+        assert build_index(settings, real_encoder).generation == "gen-000002"
+        served = {}
+        while time.monotonic() < deadline and set(served.values()) != {"gen-000002"}:
+            served = {base: http(base + "/api/health")[1]["generation"] for base in bases}
+            time.sleep(0.2)
+        time.sleep(2)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    assert served == {base: "gen-000002" for base in bases}
+    assert {base for base, _ in results} == set(bases)
+    assert [r for r in results if r[1] != 200] == []
