@@ -97,7 +97,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         FEEDBACK_DB=None,  # default: feedback.sqlite3 beside the corpus folder, outside every index
         # Per client address (ratelimit.py). In process by default; `qa-service serve` counts
         # across its workers in a SQLite file (sqlite://…), redis:// across servers.
-        RATE_LIMIT="120 per minute;3000 per hour",  # /api/ask: generous, a person types far slower
+        # /api/ask: generous; a person types far slower, but an office may share one address.
+        RATE_LIMIT="600 per minute;20000 per hour",
         FEEDBACK_RATE_LIMIT="20 per minute;300 per day",
         RATELIMIT_STORAGE_URI="memory://",
         TRUSTED_PROXIES="",  # addresses whose X-Forwarded-For is believed (comma-separated)

@@ -33,7 +33,8 @@ def test_rebuild_switches_every_worker_without_failed_requests(real_encoder, rea
     settings = Settings(corpus_dir=corpus, index_dir=index_dir)
     build_index(settings, real_encoder)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_MODEL_CACHE": str(real_model_dir.parent),
-           "QA_INDEX_DIR": str(index_dir), "QA_CORPUS_DIR": str(corpus), "QA_RELOAD_SECONDS": "1"}
+           "QA_INDEX_DIR": str(index_dir), "QA_CORPUS_DIR": str(corpus), "QA_RELOAD_SECONDS": "1",
+           "QA_RATE_LIMIT": "1000000 per minute"}  # a load test from one address
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "qa_service.cli", "serve", "--port", str(port),
@@ -106,7 +107,8 @@ def test_two_servers_over_one_index_folder_both_switch_without_failed_requests(
     settings = Settings(corpus_dir=corpus, index_dir=index_dir)
     build_index(settings, real_encoder)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_MODEL_CACHE": str(real_model_dir.parent),
-           "QA_INDEX_DIR": str(index_dir), "QA_CORPUS_DIR": str(corpus), "QA_RELOAD_SECONDS": "1"}
+           "QA_INDEX_DIR": str(index_dir), "QA_CORPUS_DIR": str(corpus), "QA_RELOAD_SECONDS": "1",
+           "QA_RATE_LIMIT": "1000000 per minute"}  # a load test from one address
     ports = [free_port(), free_port()]
     servers = [subprocess.Popen([sys.executable, "-m", "qa_service.cli", "serve", "--port", str(port),
                                  "--workers", "1", "--threads", "2"], env=env, start_new_session=True,
