@@ -10,7 +10,9 @@ with the shipped reader: before and after). Measured:
   and with all cores; CPU time per query;
 - over HTTP, `qa-service serve` (gunicorn) on 127.0.0.1, one request at a time: p50 and
   p95, and the ratio to the in-process p50 under the same thread setting;
-- throughput with wrk, 8 connections for --seconds, against cores / CPU time per query.
+- throughput with wrk, 8 connections for --seconds, against cores / CPU time per query;
+- saturation with 1, 4 and 16 clients: requests/s, p50 and p99, and whether the server's
+  /metrics counted every request wrk sent.
 
     python benchmarks/serving.py [--index-cache DIR] [--questions 200] [--seconds 20] [--results FILE]
 """
@@ -26,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,16 +86,33 @@ def wrk_script(questions: list[str], path: Path) -> None:
 
 
 def run_wrk(base: str, script: Path, connections: int, seconds: int) -> dict:
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-                          "-s", str(script), base], capture_output=True, text=True, check=True).stdout
+    # wrk needs at least one connection per thread.
+    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          "--timeout", "10s", "-s", str(script), base],
+                         capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+    def percent(p: str) -> float | None:
+        found = re.search(rf"{p}%\s+([\d.]+)(us|ms|s)", out)
+        return round(float(found.group(1)) * scale[found.group(2)], 1) if found else None
+
+    total = re.search(r"(\d+) requests in", out)
     return {"rps": rate, "non_2xx": int(bad.group(1)) if bad else 0,
             "socket_errors": errors.group(0) if errors else "",
-            "p50_ms": float(p50.group(1)) * scale[p50.group(2)] if p50 else None}
+            "requests": int(total.group(1)) if total else 0,
+            "p50_ms": percent("50"), "p99_ms": percent("99")}
+
+
+def asks_counted(base: str, token: str) -> float:
+    """/api/ask requests the server's /metrics has counted, all workers and statuses."""
+    request = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read().decode()
+    return sum(float(v) for v in re.findall(r'^qa_http_requests_total\{endpoint="/api/ask"[^}]*\} (\S+)$',
+                                            text, re.M))
 
 
 def worker_memory(server_pid: int) -> list[dict[str, float]]:
@@ -135,7 +156,8 @@ def main() -> None:
         one = in_process(retriever, questions, threads=1)
         every = in_process(retriever, questions, threads=cores)
 
-        env = {"QA_INDEX_DIR": str(index_dir), "HF_HUB_OFFLINE": "1"}
+        token = uuid.uuid4().hex
+        env = {"QA_INDEX_DIR": str(index_dir), "HF_HUB_OFFLINE": "1", "QA_ADMIN_TOKEN": token}
         with running_server(env, args.workers, args.threads) as (base, server):
             for q in questions[: 4 * args.workers]:
                 call(base + "/api/ask", {"question": q})
@@ -149,6 +171,13 @@ def main() -> None:
             script = Path(tmp) / "ask.lua"
             wrk_script(questions, script)
             load = run_wrk(base, script, 8, args.seconds)
+            # Saturation at 1, 4 and 16 clients; /metrics must count what wrk sent.
+            by_clients = {}
+            for clients in (1, 4, 16):
+                before = asks_counted(base, token)
+                by_clients[clients] = run_wrk(base, script, clients, args.seconds)
+                time.sleep(1)  # requests wrk gave up on finish and are counted
+                by_clients[clients]["counted"] = asks_counted(base, token) - before
             memory = worker_memory(server.pid)
 
     http_p50 = median(over_http)
@@ -169,6 +198,11 @@ def main() -> None:
           f"non-2xx {load['non_2xx']} {load['socket_errors']}; "
           f"ceiling cores / CPU per query = {ceiling:.1f}/s, "
           f"ratio {load['rps'] / ceiling:.2f}")
+    print("\n| clients | requests/s | p50 ms | p99 ms | non-2xx | wrk requests | counted by /metrics |")
+    print("|---|---|---|---|---|---|---|")
+    for clients, r in by_clients.items():
+        print(f"| {clients} | {r['rps']:.1f} | {r['p50_ms']} | {r['p99_ms']} | {r['non_2xx']} | "
+              f"{r['requests']} | {r['counted']:.0f} |")
     for n, m in enumerate(memory):
         print(f"worker {n}: RSS {m['VmRSS']:.0f} MB (private {m['RssAnon']:.0f}, shared file pages "
               f"{m['RssFile']:.0f}), peak {m['VmHWM']:.0f} MB")
@@ -190,6 +224,11 @@ def main() -> None:
                 note=f"non-2xx {load['non_2xx']}, p50 {load['p50_ms']} ms")
     results.add(section, "throughput / (cores / CPU per query)", share, "", ">= 0.80", share >= 0.8,
                 note=f"ceiling {ceiling:.1f} req/s")
+    for clients, r in by_clients.items():
+        results.add(section, f"wrk {clients} clients: requests/s, p50 / p99 ms", f"{r['rps']:.1f}",
+                    note=f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, non-2xx {r['non_2xx']}")
+        results.add(section, f"wrk {clients} clients: /metrics counted / wrk sent",
+                    f"{r['counted']:.0f} / {r['requests']}", "", ">= sent", r["counted"] >= r["requests"])
     for n, m in enumerate(memory):
         results.add("memory", f"server worker {n} RSS after load, {chunks} chunks", m["VmRSS"], "MB",
                     note=f"private {m['RssAnon']:.0f} MB, shared file pages {m['RssFile']:.0f} MB")
