@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +106,11 @@ def load_cmrc(name: str, limit: int | None = None) -> tuple[dict[str, tuple[str,
             questions.append({"question": qa["question"], "paragraph": para["id"],
                               "answers": sorted({a["text"] for a in qa["answers"] if a["text"]})})
     return paragraphs, questions
+
+
+def start_from_cached_index(index_cache: Path | None, index_dir: Path) -> None:
+    """Copy benchmarks/answers.py's CMRC dev index (``index_cache``/dev-index), when there is
+    one, to ``index_dir``: a build there then embeds only what is new."""
+    cached = index_cache / "dev-index" if index_cache else None
+    if cached and (cached / "CURRENT").exists():
+        shutil.copytree(cached, index_dir, symlinks=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from qa_service.models import prefer_passive_waits  # noqa: E402
 
 prefer_passive_waits()  # before torch or faiss load OpenMP (models/threads.py)
 
-from benchmarks.corpora import load_cmrc, write_article, write_paragraphs  # noqa: E402
+from benchmarks.corpora import load_cmrc, start_from_cached_index, write_article, write_paragraphs  # noqa: E402
 from benchmarks.results import Results  # noqa: E402
 from qa_service.answering import Retriever, normalize_question  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
@@ -88,9 +87,7 @@ def main() -> None:
         builds = {}
         for name, grouped in (("before", False), ("after", True)):
             index_dir = work / f"index-{name}"
-            cached = args.index_cache / "dev-index" if args.index_cache else None
-            if cached and (cached / "CURRENT").exists():
-                shutil.copytree(cached, index_dir, symlinks=True)  # the originals' vectors
+            start_from_cached_index(args.index_cache, index_dir)  # the originals' vectors
             started = time.perf_counter()
             summary = build_index(Settings.from_env(corpus_dir=corpus, index_dir=index_dir,
                                                     group_copies=grouped), encoder)

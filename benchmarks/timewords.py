@@ -16,7 +16,6 @@ the rebuild only reads the dates).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -30,7 +29,7 @@ from qa_service.models import prefer_passive_waits  # noqa: E402
 
 prefer_passive_waits()  # before torch or faiss load OpenMP (models/threads.py)
 
-from benchmarks.corpora import load_cmrc, write_paragraphs  # noqa: E402
+from benchmarks.corpora import load_cmrc, start_from_cached_index, write_paragraphs  # noqa: E402
 from benchmarks.results import Results  # noqa: E402
 from qa_service.answering import Retriever, TimeParser, normalize_question  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
@@ -52,9 +51,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         write_paragraphs(corpus, paragraphs)
-        cached = args.index_cache / "dev-index" if args.index_cache else None
-        if cached and (cached / "CURRENT").exists():
-            shutil.copytree(cached, index_dir, symlinks=True)
+        start_from_cached_index(args.index_cache, index_dir)  # the originals' vectors
         build_index(Settings.from_env(corpus_dir=corpus, index_dir=index_dir), encoder)
         index = load_index(index_dir)
         sources = Counter(a["date_source"] for a in index.store.list_articles(0, 100_000))

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.slow
 QUESTIONS = ["藁城区新建的图书馆有多少藏书？", "藁城区完成了多少户厕所改造？"]
 
 
-def test_rebuild_switches_every_worker_without_failed_requests(real_encoder, real_model_dir: Path,
-                                                               tmp_path: Path) -> None:
+def served_copy_of_the_seed_corpus(real_encoder, real_model_dir: Path,
+                                   tmp_path: Path) -> tuple[Settings, dict[str, str]]:
+    """A copy of the seed corpus, indexed, and the environment of servers that serve it."""
     corpus, index_dir = tmp_path / "corpus", tmp_path / "embeddings"
     shutil.copytree(SEED_CORPUS, corpus)
     settings = Settings(corpus_dir=corpus, index_dir=index_dir)
@@ -35,6 +36,13 @@ def test_rebuild_switches_every_worker_without_failed_requests(real_encoder, rea
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_MODEL_CACHE": str(real_model_dir.parent),
            "QA_INDEX_DIR": str(index_dir), "QA_CORPUS_DIR": str(corpus), "QA_RELOAD_SECONDS": "1",
            "QA_RATE_LIMIT": "1000000 per minute"}  # a load test from one address
+    return settings, env
+
+
+def test_rebuild_switches_every_worker_without_failed_requests(real_encoder, real_model_dir: Path,
+                                                               tmp_path: Path) -> None:
+    settings, env = served_copy_of_the_seed_corpus(real_encoder, real_model_dir, tmp_path)
+    corpus = settings.corpus_dir
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "qa_service.cli", "serve", "--port", str(port),
@@ -102,13 +110,8 @@ def test_two_servers_over_one_index_folder_both_switch_without_failed_requests(
         real_encoder, real_model_dir: Path, tmp_path: Path) -> None:
     # Scale-out as the README describes it: N servers (here two, one worker each) behind a
     # load balancer, all reading one embeddings/ folder (shared storage) and its CURRENT.
-    corpus, index_dir = tmp_path / "corpus", tmp_path / "embeddings"
-    shutil.copytree(SEED_CORPUS, corpus)
-    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
-    build_index(settings, real_encoder)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_MODEL_CACHE": str(real_model_dir.parent),
-           "QA_INDEX_DIR": str(index_dir), "QA_CORPUS_DIR": str(corpus), "QA_RELOAD_SECONDS": "1",
-           "QA_RATE_LIMIT": "1000000 per minute"}  # a load test from one address
+    settings, env = served_copy_of_the_seed_corpus(real_encoder, real_model_dir, tmp_path)
+    corpus = settings.corpus_dir
     ports = [free_port(), free_port()]
     servers = [subprocess.Popen([sys.executable, "-m", "qa_service.cli", "serve", "--port", str(port),
                                  "--workers", "1", "--threads", "2"], env=env, start_new_session=True,
