@@ -78,6 +78,9 @@ class FakeReader:
         self.answers = SEED_ANSWERS if answers is None else answers
         self.passages_read = 0
 
+    def read_pairs(self, questions: list[str], passages: list[str]) -> list:
+        return [self.read(q, [p])[0] for q, p in zip(questions, passages, strict=True)]
+
     def read(self, question: str, passages: list[str]) -> list:
         from qa_service.models import Span
 

@@ -127,16 +127,7 @@ def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits
     asked = [index.vocabulary.question_for(question, hit.chunk.text) for hit in read]
     spans = reader.read(asked[0], [read[0].chunk.text])
     if len(read) > 1 and (read_all or spans[0] is None or spans[0].has_answer < settings.threshold(question)):
-        rest = list(range(1, len(read)))
-        by_question: dict[str, list[int]] = {}
-        for i in rest:
-            by_question.setdefault(asked[i], []).append(i)
-        found: dict[int, object] = {}
-        for wording, members in by_question.items():  # one batch per wording: mostly one
-            for i, span in zip(members, reader.read(wording, [read[i].chunk.text for i in members]),
-                               strict=True):
-                found[i] = span
-        spans += [found[i] for i in rest]  # type: ignore[misc]
+        spans += reader.read_pairs(asked[1:], [hit.chunk.text for hit in read[1:]])  # one batch
     answers = []
     for rank, (hit, span, wording) in enumerate(zip(read, spans, asked, strict=False), start=1):
         if span is None or span.char_end <= span.char_start:

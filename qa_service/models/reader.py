@@ -53,6 +53,10 @@ class PassageReader(Protocol):
 
     def read(self, question: str, passages: Sequence[str]) -> list[Span | None]: ...
 
+    def read_pairs(self, questions: Sequence[str], passages: Sequence[str]) -> list[Span | None]:
+        """Each passage with its own wording of the question (the official vocabulary's)."""
+        ...
+
 
 def build_model(base_dir: Path, trained_layers: int) -> Any:
     """The reader module on the base model in ``base_dir``; only the top layers train."""

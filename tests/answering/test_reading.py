@@ -141,6 +141,9 @@ def test_when_the_reader_finds_nothing_the_nearest_sentence_is_shown_as_weak(
         def read(self, question: str, passages: list[str]) -> list[Span | None]:
             return [None] * len(passages)
 
+        def read_pairs(self, questions: list[str], passages: list[str]) -> list[Span | None]:
+            return [None] * len(passages)
+
     result = retriever_with(index_dir, fake_encoder, Silent()).ask(TOILETS)
     assert result["found"] is False and result["confidence"] == 0.0
     # The nearest sentence and passages are still shown, as weak.
