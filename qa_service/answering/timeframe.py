@@ -187,7 +187,8 @@ def _plain(text: str) -> str:
 def prefer_range(hits: list[Hit], when: TimeRange, parser: TimeParser) -> tuple[list[Hit], TimeRange]:
     """The hits with those of the range moved ahead (see the module's note), and the range
     as used, with ``matched`` saying whether any article of it was found."""
-    if hits and not any(in_range(h, when) for h in hits) and when.relative:
+    # A time still to come (明天, 下个月) has no article yet: it is never re-read.
+    if hits and not any(in_range(h, when) for h in hits) and when.relative and when.start <= when.base:
         # "This year" in a question about the best passage's article: that article's year.
         dated = stated_range(hits[0])
         if dated is not None:

@@ -90,6 +90,12 @@ def test_a_relative_time_with_no_article_of_its_own_is_read_as_the_article_s(
     assert when["base"] == top and when["start"] == f"{top[:4]}-01-01"
 
 
+def test_a_time_still_to_come_is_not_read_as_an_article_s(dated_retriever: Retriever) -> None:
+    result = dated_retriever.ask("明年藁城区要开工多少个重点项目？", today=date(2026, 11, 24))
+    assert result["time_range"]["basis"] == "asked" and result["time_range"]["start"] == "2027-01-01"
+    assert result["time_range"]["matched"] is False
+
+
 def test_an_absolute_time_with_no_article_says_it_matched_none(dated_retriever: Retriever) -> None:
     result = dated_retriever.ask("2024年藁城区开工了多少个重点项目？")
     assert result["time_range"]["basis"] == "asked" and result["time_range"]["matched"] is False
