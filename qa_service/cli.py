@@ -88,25 +88,37 @@ def main() -> None:
               show_default=True, show_envvar=True)
 @click.option("--full", is_flag=True, help="Embed every article again instead of reusing vectors.")
 @click.option("--rollback", is_flag=True, help="Switch back to the previous generation and stop.")
+@click.option("--ray", "ray_address", envvar="QA_RAY_ADDRESS", default="", metavar="auto|local|ADDRESS",
+              show_envvar=True,
+              help="Embed on a Ray cluster (pip install 'qa-service[ray]'): auto joins the one "
+                   "`ray start` runs here, local starts one in this process, or a cluster address.")
+@click.option("--ray-actors", envvar="QA_RAY_ACTORS", type=click.IntRange(0, 100_000), default=0,
+              show_default=True, show_envvar=True,
+              help="Embedding actors on the cluster (0: one per --ray-actor-cpus CPUs).")
+@click.option("--ray-actor-cpus", envvar="QA_RAY_ACTOR_CPUS", type=click.IntRange(1, 1024), default=1,
+              show_default=True, show_envvar=True, help="CPUs (torch threads) per embedding actor.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @reports_errors
 def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str, index_dir: Path,
-          torch_threads: int, batch_size: int, full: bool, rollback: bool, as_json: bool) -> None:
+          torch_threads: int, batch_size: int, full: bool, rollback: bool, ray_address: str,
+          ray_actors: int, ray_actor_cpus: int, as_json: bool) -> None:
     """Build the index from the corpus folder and switch to it atomically.
 
     Only new and changed articles are embedded; unchanged ones keep their vectors.
     """
-    from .index import build_index, generations
+    from .index import build_index, check_build_settings, generations
     from .models import load_encoder
 
     settings = _settings(corpus_dir=corpus_dir, model=model, model_cache=model_cache,
                          precision=precision, index_dir=index_dir, batch_size=batch_size,
-                         torch_threads=torch_threads)
+                         torch_threads=torch_threads, ray_address=ray_address.strip(),
+                         ray_actors=ray_actors, ray_actor_cpus=ray_actor_cpus)
     if rollback:
         previous, current = generations.rollback(settings.index_dir)
         message = {"generation": previous, "rolled_back_from": current}
         click.echo(json.dumps(message) if as_json else f"now serving {previous} (was {current})")
         return
+    check_build_settings(settings)  # a wrong cluster address fails now, not after loading the model
     encoder = load_encoder(settings)
     summary = build_index(settings, encoder, show_progress=not as_json, full=full)
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False) if as_json else summary.describe())

@@ -40,6 +40,11 @@ class Settings:
     exact_search_limit: int = 100_000
     # Republished copies are grouped and only the canonical one is indexed (corpus/duplicates.py).
     group_copies: bool = True
+    # Builds on a Ray cluster (index/ray_embedding.py): "" builds here; "auto" joins the
+    # cluster `ray start` runs on this machine; "local" starts one in the process; or an address.
+    ray_address: str = ""
+    ray_actors: int = 0  # 0: one actor per ray_actor_cpus CPUs of the cluster
+    ray_actor_cpus: int = 1
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
 
     @classmethod
@@ -53,7 +58,8 @@ class Settings:
                 continue
             if f.name in ("corpus_dir", "index_dir", "model_cache"):
                 values[f.name] = Path(raw)
-            elif f.name in ("batch_size", "top_k", "keep_generations", "exact_search_limit", "torch_threads"):
+            elif f.name in ("batch_size", "top_k", "keep_generations", "exact_search_limit", "torch_threads",
+                            "ray_actors", "ray_actor_cpus"):
                 values[f.name] = int(raw)
             elif f.name == "group_copies":
                 values[f.name] = raw.strip().lower() not in {"0", "false", "no", "off"}

@@ -14,6 +14,8 @@ from .chunking import (
 from .dates import DATE_SOURCES, STATED_DATE_SOURCES, date_range, normalise_date
 from .edits import EDITS_FILE, forget_edit, load_edits, record_edit
 from .examples import EXAMPLES_FILE, read_example_questions
+from .extraction import RemoteReader
+from .formats import Extracted, UnreadableFile
 from .ingest import (
     CORPUS_SUFFIXES,
     MAX_DOCUMENT_BYTES,
@@ -28,6 +30,7 @@ from .ingest import (
     repair_fragments,
 )
 from .normalize import SCHEMA_WHITESPACE, is_blank, normalize_text
+from .sandbox import SandboxedReader
 from .vocabulary import VOCABULARY_FILE, Vocabulary, read_vocabulary, vocabulary_of
 
 __all__ = [
@@ -43,9 +46,13 @@ __all__ = [
     "Chunk",
     "ChunkingSettings",
     "CorpusReadResult",
+    "Extracted",
     "Paragraph",
+    "RemoteReader",
+    "SandboxedReader",
     "SkippedFile",
     "UndecodableFile",
+    "UnreadableFile",
     "Vocabulary",
     "atomic_write_bytes",
     "atomic_write_text",

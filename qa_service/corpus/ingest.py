@@ -9,13 +9,12 @@ use instead of dropping it silently.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import atomic_write_text
 from .dates import article_date, date_of_mtime
+from .extraction import RemoteReader, cached_extract, read_ahead, store_extract
 from .formats import PAGE_BREAK, PLAIN_SUFFIXES, READERS, Extracted, UnreadableFile
 from .sandbox import SandboxedReader
 
@@ -343,38 +342,40 @@ def list_corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def _cached_extract(cache_dir: Path | None, digest: str) -> Extracted | None:
-    if cache_dir is None:
-        return None
+def _readable_document(path: Path, root: Path) -> bool:
+    """A document the loop below would extract (it reports every other file itself)."""
     try:
-        return Extracted(**json.loads((cache_dir / f"{digest}.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return None
+        return (path.suffix.lower() not in PLAIN_SUFFIXES and path.is_file()
+                and path.resolve().is_relative_to(root) and path.stat().st_size <= MAX_DOCUMENT_BYTES)
+    except OSError:
+        return False
 
 
-def _store_extract(cache_dir: Path | None, digest: str, extracted: Extracted) -> None:
-    if cache_dir is None:
-        return
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(cache_dir / f"{digest}.json", json.dumps(asdict(extracted), ensure_ascii=False))
+def _read_ahead_result(result: Extracted | str) -> Extracted:
+    if isinstance(result, str):
+        raise UnreadableFile(result)
+    return result
 
 
 def read_corpus(corpus_dir: Path, cache_dir: Path | None = None,
-                group_copies: bool = True) -> CorpusReadResult:
+                group_copies: bool = True, remote: RemoteReader | None = None) -> CorpusReadResult:
     """Read every supported file below ``corpus_dir``; report the ones that cannot be used.
 
     Text and Markdown are read here; every other format in a sandboxed worker process
     (time and memory limits, see sandbox.py), so one hostile file costs only itself.
     What those readers extract is kept in ``cache_dir`` by the file's hash: a rebuild
     does not OCR an unchanged scan again. Republished copies are marked (``copy_of``)
-    unless ``group_copies`` is off.
+    unless ``group_copies`` is off. With a ``remote`` reader (a build on a cluster), the
+    documents not cached yet are read there first, all at once (extraction.py).
     """
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
     result = CorpusReadResult()
     root = corpus_dir.resolve()
+    paths = list_corpus_files(corpus_dir)
+    ahead = read_ahead([p for p in paths if _readable_document(p, root)], cache_dir, remote) if remote else {}
     with SandboxedReader() as sandbox:
-        for path in list_corpus_files(corpus_dir):
+        for path in paths:
             source = path.relative_to(corpus_dir).as_posix()
             plain = path.suffix.lower() in PLAIN_SUFFIXES
             limit = MAX_FILE_BYTES if plain else MAX_DOCUMENT_BYTES
@@ -387,14 +388,17 @@ def read_corpus(corpus_dir: Path, cache_dir: Path | None = None,
                     raise UndecodableFile(f"larger than {limit // (1024 * 1024)} MB")
                 data = path.read_bytes()
                 digest = hashlib.sha256(data).hexdigest()
-                cached = None if plain else _cached_extract(cache_dir, digest)
+                # Read ahead on the cluster in this build: reported as read now, not cached.
+                cached = None if plain or digest in ahead else cached_extract(cache_dir, digest)
                 if plain:
                     extracted = Extracted(decode_bytes(data))
+                elif digest in ahead:
+                    extracted = _read_ahead_result(ahead[digest])
                 elif cached is not None:
                     extracted = cached
                 else:
                     extracted = sandbox.read(path)
-                    _store_extract(cache_dir, digest, extracted)
+                    store_extract(cache_dir, digest, extracted)
                 articles = parse_document(extracted.text, source, extracted.meta, extracted.pages is not None)
                 if not articles:
                     raise UndecodableFile("no text after cleaning")

@@ -5,7 +5,7 @@ generation with its checks. Imports ``corpus``, ``models`` and ``config`` only."
 
 from ..corpus import atomic_write_text
 from . import generations
-from .build import BuildError, BuildSummary, build_index
+from .build import BuildError, BuildSummary, build_index, check_build_settings
 from .chunk_store import ChunkStore, SentenceSpan, StoredChunk
 from .embedding_cache import CACHE_DIR, EmbeddingCache
 from .generations import BuildLockedError, build_is_running, current_generation
@@ -35,6 +35,7 @@ __all__ = [
     "build_index",
     "build_is_running",
     "build_vector_index",
+    "check_build_settings",
     "check_model",
     "choose_kind",
     "current_generation",

@@ -11,10 +11,12 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,15 +38,22 @@ from ..corpus import (
 from ..models import Encoder, calibration_for, resolve_threads, use_threads
 from . import generations
 from .chunk_store import SentenceSpan, write_chunk_store
-from .embedding_cache import EmbeddingCache, text_key
+from .embedding import Embedder, EmbeddingError, LocalEmbedder, embed_planned, plan_vectors
+from .embedding_cache import EmbeddingCache
 from .lexical import LexicalIndex
 from .manifest import CHUNKS, FORMAT_VERSION, LEXICAL, MANIFEST, SENTENCE_VECTORS, VECTORS
 from .progress import Progress, log_progress, terminal_progress
+from .ray_embedding import (
+    ModelSpec,
+    RayBuildError,
+    RayEmbedder,
+    RayPlan,
+    check_cluster_address,
+    ray_session,
+)
+from .ray_reading import RayFileReader
 from .reuse import PreviousVectors, load_previous
 from .vector_index import build_vector_index
-
-# Texts are embedded in slices of this many, sorted by length, so progress can be shown.
-SLICE = 256
 
 
 class BuildError(RuntimeError):
@@ -74,6 +83,8 @@ class BuildSummary:
     embed_seconds: float = 0.0
     torch_threads: int = 0  # the threads the encoder ran on (QA_TORCH_THREADS)
     niceness: int = 0  # the build thread's nice value (builds started by the server run at +10)
+    ray_address: str = ""  # the Ray cluster that embedded (empty: this machine)
+    ray_actors: int = 0  # its embedding actors at most
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +99,8 @@ class BuildSummary:
             f"{self.chunks_embedded} chunks embedded"
             + (f"; {self.copies} republished copies listed, not searched" if self.copies else ""),
         ]
+        if self.ray_address:
+            lines.append(f"embedded on Ray ({self.ray_address}): up to {self.ray_actors} actor(s)")
         if self.vectors_resumed:
             lines.append(f"resumed: {self.vectors_resumed} vectors came from an unfinished earlier build")
         if self.full_rebuild_reason:
@@ -105,58 +118,34 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def embed(encoder: Encoder, texts: list[str], batch_size: int, phase: str,
-          progress: Progress | None, sink: Callable[[list[int], np.ndarray], None]) -> None:
-    """Embed in length-sorted slices (little padding per batch), reporting progress.
-
-    ``sink(rows, vectors)`` takes every slice as soon as it is embedded, so no second
-    copy of all vectors is ever held.
-    """
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    if progress:
-        progress(phase, 0, len(order))  # starts the clock for the rate and time left
-    for start in range(0, len(order), SLICE):
-        rows = order[start : start + SLICE]
-        part = encoder.encode_passages([texts[i] for i in rows], batch_size=batch_size)
-        if part.shape != (len(rows), encoder.dimension) or not np.isfinite(part).all():
-            raise BuildError(f"encoder {encoder.name} returned unusable vectors {part.shape}")
-        sink(rows, part)
-        if progress:
-            progress(phase, min(start + SLICE, len(order)), len(order))
-
-
-def _vectors(keys: list[tuple[str, int, int]], texts: list[str], reuse: Callable, encoder: Encoder,
-             settings: Settings, phase: str, progress: Progress | None,
-             cache: EmbeddingCache, dtype: type = np.float32) -> tuple[np.ndarray, int, int]:
-    """Reused vectors where ``reuse(key)`` or the resume cache has one, fresh embeddings
-    for the rest; returns (vectors, embedded, resumed)."""
-    vectors: np.ndarray = np.empty((len(keys), encoder.dimension), dtype=dtype)
-    missing: list[int] = []
-    hashes: dict[int, bytes] = {}
-    resumed = 0
-    for row, key in enumerate(keys):
-        old = reuse(key)
-        if old is None:
-            hashes[row] = text_key(phase, texts[row])
-            old = cache.get(hashes[row])
-            resumed += old is not None
-        if old is None:
-            missing.append(row)
-        else:
-            vectors[row] = old
-    if missing:
-        def keep(rows: list[int], part: np.ndarray) -> None:
-            targets = [missing[r] for r in rows]
-            vectors[targets] = part
-            cache.put([hashes[t] for t in targets], part)
-
+def check_build_settings(settings: Settings) -> None:
+    """Refuse, before any model is loaded, settings a build cannot run with."""
+    if settings.ray_address:
         try:
-            embed(encoder, [texts[r] for r in missing], settings.batch_size, phase, progress, keep)
-        finally:
-            cache.flush()  # killed (SIGTERM, Ctrl-C) or failed: keep what was embedded
-    elif progress:
-        progress(phase, 0, 0)
-    return vectors, len(missing), resumed
+            check_cluster_address(settings.ray_address)
+        except RayBuildError as exc:
+            raise BuildError(str(exc)) from exc
+
+
+@contextmanager
+def cluster_for(settings: Settings) -> Iterator[Any | None]:
+    """Connected to the Ray cluster ``settings.ray_address`` names for a build, or None."""
+    if not settings.ray_address:
+        yield None
+        return
+    try:
+        with ray_session(RayPlan(settings.ray_address)) as ray:
+            yield ray
+    except RayBuildError as exc:
+        raise BuildError(str(exc)) from exc
+
+
+def _embedder(settings: Settings, encoder: Encoder, ray: Any | None) -> Embedder:
+    if ray is None:
+        return LocalEmbedder(encoder, settings.batch_size)
+    plan = RayPlan(settings.ray_address, settings.ray_actors, settings.ray_actor_cpus)
+    spec = ModelSpec(settings.model, settings.model_cache, settings.precision)
+    return RayEmbedder(ray, plan, spec, settings.batch_size, encoder.dimension)
 
 
 def build_index(settings: Settings, encoder: Encoder, show_progress: bool = False,
@@ -168,10 +157,12 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
     threads = use_threads(resolve_threads(settings.torch_threads))
     if show_progress and progress is None:
         progress = terminal_progress() if sys.stderr.isatty() else log_progress()
-    with generations.build_lock(index_dir):
+    with generations.build_lock(index_dir), cluster_for(settings) as ray:
         generations.remove_stale_staging(index_dir)
         # Beside the generations: what OCR and the other readers extracted, by file hash.
-        corpus = read_corpus(settings.corpus_dir, index_dir / "extracted", settings.group_copies)
+        # On a cluster, the documents not extracted yet are read there first.
+        corpus = read_corpus(settings.corpus_dir, index_dir / "extracted", settings.group_copies,
+                             remote=RayFileReader(ray, settings.ray_actor_cpus) if ray else None)
         if progress:
             seen = len(corpus.files) + len(corpus.skipped)
             progress("files", seen, seen)
@@ -219,16 +210,25 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         embed_started = time.perf_counter()
         cache = EmbeddingCache(index_dir, encoder.name, encoder.dimension)
         passage_texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
-        vectors, summary.chunks_embedded, resumed_chunks = _vectors(
-            [(c.article_id, c.char_start, c.char_end) for c in chunks], passage_texts,
-            reused("chunks"), encoder, settings, "chunks", progress, cache)
-        sentence_vectors, summary.sentences_embedded, resumed_sentences = _vectors(
+        chunk_plan = plan_vectors([(c.article_id, c.char_start, c.char_end) for c in chunks], passage_texts,
+                                  reused("chunks"), encoder.dimension, "chunks", cache)
+        sentence_plan = plan_vectors(
             [(s.article_id, s.char_start, s.char_end) for s in sentences],
             [texts[s.article_id][s.char_start : s.char_end] for s in sentences],
-            reused("sentences"), encoder, settings, "sentences", progress, cache,
+            reused("sentences"), encoder.dimension, "sentences", cache,
             # Stored as fp16 (see _write_generation): held so from the start, half the memory.
             dtype=np.float16)
-        summary.vectors_resumed = resumed_chunks + resumed_sentences
+        embedder = _embedder(settings, encoder, ray)
+        if isinstance(embedder, RayEmbedder):
+            summary.ray_address, summary.ray_actors = settings.ray_address, embedder.actors
+        try:
+            embed_planned([chunk_plan, sentence_plan], embedder, encoder, progress, cache)
+        except (EmbeddingError, RayBuildError) as exc:
+            raise BuildError(str(exc)) from exc
+        vectors, sentence_vectors = chunk_plan.vectors, sentence_plan.vectors
+        summary.chunks_embedded = len(chunk_plan.missing)
+        summary.sentences_embedded = len(sentence_plan.missing)
+        summary.vectors_resumed = chunk_plan.resumed + sentence_plan.resumed
         summary.embed_seconds = round(time.perf_counter() - embed_started, 3)
         summary.chunks_total = len(chunks)
 

@@ -20,7 +20,7 @@ from qa_service.index import (
     load_index,
     log_progress,
 )
-from qa_service.index import build as index_build
+from qa_service.index import embedding as index_embedding
 
 from ..conftest import FakeEncoder
 
@@ -42,7 +42,7 @@ class DyingEncoder(FakeEncoder):
 
 @pytest.fixture
 def many_articles(corpus_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(index_build, "SLICE", 8)
+    monkeypatch.setattr(index_embedding, "SLICE", 8)
     for n in range(12):
         (corpus_dir / f"report-{n}.md").write_text(
             f"---\ntitle: 第{n}期简报\n---\n第{n}期简报说，本月新建了{n + 3}座桥。"
