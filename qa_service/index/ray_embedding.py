@@ -103,7 +103,7 @@ def ray_session(plan: RayPlan) -> Iterator[Any]:
     if ray.is_initialized():
         yield ray
         return
-    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
     try:
         if plan.address == LOCAL:
             if threading.current_thread() is not threading.main_thread():
