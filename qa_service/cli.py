@@ -90,7 +90,7 @@ def main() -> None:
 @click.option("--rollback", is_flag=True, help="Switch back to the previous generation and stop.")
 @click.option("--ray", "ray_address", envvar="QA_RAY_ADDRESS", default="", metavar="auto|local|ADDRESS",
               show_envvar=True,
-              help="Embed on a Ray cluster (pip install 'qa-service[ray]'): auto joins the one "
+              help="Embed and OCR on a Ray cluster (pip install 'qa-service[ray]'): auto joins the one "
                    "`ray start` runs here, local starts one in this process, or a cluster address.")
 @click.option("--ray-actors", envvar="QA_RAY_ACTORS", type=click.IntRange(0, 100_000), default=0,
               show_default=True, show_envvar=True,
