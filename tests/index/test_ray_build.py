@@ -161,3 +161,27 @@ def test_a_driver_stopped_mid_build_resumes_from_what_the_cluster_sent(
     assert not (settings.index_dir / "CURRENT").exists()
     summary = build_index(settings, fp32_encoder)
     assert summary.vectors_resumed >= 48
+
+
+def test_a_rebuild_started_from_the_web_runs_on_the_cluster_named_by_qa_ray_address(
+        ray_cluster, fp32_encoder, tmp_path: Path, corpus_dir: Path, real_model_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa_service.web import create_app
+
+    from ..conftest import FakeReader
+    from ..web.test_admin_api import AUTH, TOKEN, wait_for
+
+    settings = _settings(tmp_path, corpus_dir, real_model_dir, "web")
+    build_index(settings, fp32_encoder)
+    monkeypatch.setenv("QA_RAY_ADDRESS", "auto")
+    (corpus_dir / "new.md").write_text("---\ntitle: 新建图书馆开馆\n---\n新图书馆藏书十二万册。\n",
+                                       encoding="utf-8")
+    client = create_app({"INDEX_DIR": str(settings.index_dir), "CORPUS_DIR": str(corpus_dir),
+                         "MODEL_CACHE": str(real_model_dir.parent), "PRECISION": "fp32",
+                         "ENCODER": fp32_encoder, "READER": FakeReader(), "TESTING": True,
+                         "RELOAD_SECONDS": 0, "ADMIN_TOKEN": TOKEN}).test_client()
+    assert client.post("/api/index/rebuild", headers=AUTH).status_code == 202
+    status = wait_for(lambda: (s := client.get("/api/index/status", headers=AUTH).get_json())["state"]
+                      in ("succeeded", "failed") and s, timeout=120)
+    assert status["state"] == "succeeded", status["error"]
+    assert status["summary"]["ray_address"] == "auto" and status["summary"]["chunks_embedded"] == 1

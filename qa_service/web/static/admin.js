@@ -76,7 +76,8 @@ function showStatus(status) {
     const s = status.summary;
     parts.push(el("p", { class: "ok", text: `上次重建完成（${s.generation}，用时 ${seconds(status.seconds)}）：新增 ${s.articles_added}，`
       + `修改 ${s.articles_changed}，删除 ${s.articles_removed}，沿用 ${s.articles_reused} 篇；嵌入 ${s.chunks_embedded} 个段落块`
-      + (s.copies ? `；转载 ${s.copies} 篇，只检索原文` : "") + "。" }));
+      + (s.copies ? `；转载 ${s.copies} 篇，只检索原文` : "")
+      + (s.ray_address ? `；在 Ray 集群（${s.ray_address}）上嵌入，最多 ${s.ray_actors} 个嵌入进程（actor）` : "") + "。" }));
   } else if (status.state === "failed") {
     parts.push(el("p", { class: "error", text: `上次重建失败：${status.error || ""}` }));
   }
