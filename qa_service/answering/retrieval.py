@@ -302,7 +302,11 @@ class Retriever:
             answer = _answer_json(passages, short, "span", short.sentence, short.sentence_start,
                                   short.sentence_end, page)
             answer["has_answer"] = round(short.has_answer, 4)
-            answer["read_as"] = short.read_as
+            # Shown to the user: the rewording of their own question where it applies to it
+            # (the reader's wording is of the normalised query: ASCII "?", simplified).
+            passage_text = str(passages[short.passage_rank - 1]["text"])
+            as_asked = self.index.vocabulary.question_for(question, passage_text)
+            answer["read_as"] = short.read_as and (as_asked if as_asked != question else short.read_as)
             # Older articles that answer otherwise: the newest answer is shown, not the only one.
             answer["older"] = [{"text": o.text, "article": passages[o.passage_rank - 1]["article"],
                                 "paragraph": o.paragraph, "char_start": o.char_start, "char_end": o.char_end}

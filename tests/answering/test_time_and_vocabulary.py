@@ -124,7 +124,7 @@ def test_an_official_title_finds_the_office_holder(settings: Settings, fake_enco
     result = Retriever(index, fake_encoder, reader=FakeReader()).ask("市委一把手是谁？", mode="lexical")
     assert result["found"] is True and result["answer"]["text"] == "张超超"
     assert "市委书记张超超" in result["passages"][0]["text"]
-    assert result["answer"]["read_as"] == "市委书记是谁?"  # the normalised question, reworded
+    assert result["answer"]["read_as"] == "市委书记是谁？"  # the user's own question, reworded
     (settings.corpus_dir / "vocabulary.tsv").unlink()  # without the table: not found
     build_index(settings, fake_encoder)
     result = Retriever(load_index(settings.index_dir), fake_encoder,
