@@ -31,6 +31,24 @@ CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters(expires);
 """
 
 
+def _use_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch the file to WAL (it stays so) unless it is already.
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at once,
+    without its busy wait, while another process does the same: gunicorn workers starting
+    together. So the switch is tried again for up to about five seconds.
+    """
+    for attempt in range(attempts):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 class SQLiteStorage(Storage):
     """Fixed-window counters (the strategy Flask-Limiter uses by default) in SQLite."""
 
@@ -52,7 +70,7 @@ class SQLiteStorage(Storage):
         if conn is None:
             # Autocommit; transactions are opened explicitly (BEGIN IMMEDIATE) where needed.
             conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")  # a count lost in a power cut is no loss
             self._local.conn = conn
         return conn
