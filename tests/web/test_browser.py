@@ -503,4 +503,4 @@ def test_time_words_reprints_and_file_dates_are_said_where_they_apply(page: Any,
 def test_an_answer_read_through_the_vocabulary_says_how(page: Any) -> None:
     answer = ask(page, "讲评总结大会上市委一把手是谁？")
     assert answer.locator(".short-answer").inner_text() == "张超超"
-    assert answer.locator(".understood").inner_text() == "按词表理解为：讲评总结大会上市委书记是谁?"
+    assert answer.locator(".understood").inner_text() == "按词表理解为：讲评总结大会上市委书记是谁？"
