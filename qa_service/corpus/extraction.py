@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_write_text
-from .formats import Extracted
+from .formats import Extracted, UnreadableFile
 
 # (file name, bytes) of each document -> what it gave, or why it could not be read, in order.
 RemoteReader = Callable[[list[tuple[str, bytes]]], list[Extracted | str]]
@@ -39,26 +39,38 @@ def store_extract(cache_dir: Path | None, digest: str, extracted: Extracted) -> 
     atomic_write_text(cache_dir / f"{digest}.json", json.dumps(asdict(extracted), ensure_ascii=False))
 
 
-def read_ahead(documents: list[Path], cache_dir: Path | None,
-               remote: RemoteReader) -> dict[str, Extracted | str]:
-    """Extract every document not cached yet on the cluster; cache what it gave.
+@dataclass
+class ReadAhead:
+    """What a cluster read ahead: each document's content hash (so it is not read and
+    hashed again), and by hash what it gave or why it gave nothing."""
 
-    Returns, by content hash, what each document gave (or the reason it gave nothing),
-    for the corpus reader to use in place of its own sandbox.
-    """
+    digests: dict[Path, str] = field(default_factory=dict)
+    results: dict[str, Extracted | str] = field(default_factory=dict)
+
+    def extracted(self, digest: str) -> Extracted | None:
+        """What the document gave on the cluster (None: not read there); UnreadableFile
+        with the cluster's reason for one that gave nothing."""
+        result = self.results.get(digest)
+        if isinstance(result, str):
+            raise UnreadableFile(result)
+        return result
+
+
+def read_ahead(documents: list[Path], cache_dir: Path | None, remote: RemoteReader) -> ReadAhead:
+    """Extract every document not cached yet on the cluster; cache what it gave."""
+    ahead = ReadAhead()
     pending: dict[str, tuple[str, bytes]] = {}
     for path in documents:
         try:
             data = path.read_bytes()
         except OSError:
             continue  # the corpus reader reports it
-        digest = hashlib.sha256(data).hexdigest()
+        digest = ahead.digests[path] = hashlib.sha256(data).hexdigest()
         if digest not in pending and cached_extract(cache_dir, digest) is None:
             pending[digest] = (path.name, data)
-    if not pending:
-        return {}
-    results = dict(zip(pending, remote(list(pending.values())), strict=True))
-    for digest, extracted in results.items():
+    if pending:
+        ahead.results = dict(zip(pending, remote(list(pending.values())), strict=True))
+    for digest, extracted in ahead.results.items():
         if isinstance(extracted, Extracted):
             store_extract(cache_dir, digest, extracted)
-    return results
+    return ahead

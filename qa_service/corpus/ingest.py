@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .dates import article_date, date_of_mtime
-from .extraction import RemoteReader, cached_extract, read_ahead, store_extract
+from .extraction import ReadAhead, RemoteReader, cached_extract, read_ahead, store_extract
 from .formats import PAGE_BREAK, PLAIN_SUFFIXES, READERS, Extracted, UnreadableFile
 from .sandbox import SandboxedReader
 
@@ -351,12 +351,6 @@ def _readable_document(path: Path, root: Path) -> bool:
         return False
 
 
-def _read_ahead_result(result: Extracted | str) -> Extracted:
-    if isinstance(result, str):
-        raise UnreadableFile(result)
-    return result
-
-
 def read_corpus(corpus_dir: Path, cache_dir: Path | None = None,
                 group_copies: bool = True, remote: RemoteReader | None = None) -> CorpusReadResult:
     """Read every supported file below ``corpus_dir``; report the ones that cannot be used.
@@ -373,7 +367,9 @@ def read_corpus(corpus_dir: Path, cache_dir: Path | None = None,
     result = CorpusReadResult()
     root = corpus_dir.resolve()
     paths = list_corpus_files(corpus_dir)
-    ahead = read_ahead([p for p in paths if _readable_document(p, root)], cache_dir, remote) if remote else {}
+    ahead = ReadAhead()
+    if remote:
+        ahead = read_ahead([p for p in paths if _readable_document(p, root)], cache_dir, remote)
     with SandboxedReader() as sandbox:
         for path in paths:
             source = path.relative_to(corpus_dir).as_posix()
@@ -386,14 +382,16 @@ def read_corpus(corpus_dir: Path, cache_dir: Path | None = None,
                     raise UndecodableFile("not a regular file")
                 if path.stat().st_size > limit:
                     raise UndecodableFile(f"larger than {limit // (1024 * 1024)} MB")
-                data = path.read_bytes()
-                digest = hashlib.sha256(data).hexdigest()
+                # A document read ahead on a cluster was hashed then; the sandbox reads by path.
+                data = b"" if path in ahead.digests else path.read_bytes()
+                digest = ahead.digests.get(path) or hashlib.sha256(data).hexdigest()
                 # Read ahead on the cluster in this build: reported as read now, not cached.
-                cached = None if plain or digest in ahead else cached_extract(cache_dir, digest)
+                fresh = None if plain else ahead.extracted(digest)
+                cached = None if plain or fresh is not None else cached_extract(cache_dir, digest)
                 if plain:
                     extracted = Extracted(decode_bytes(data))
-                elif digest in ahead:
-                    extracted = _read_ahead_result(ahead[digest])
+                elif fresh is not None:
+                    extracted = fresh
                 elif cached is not None:
                     extracted = cached
                 else:

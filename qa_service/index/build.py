@@ -134,7 +134,7 @@ def cluster_for(settings: Settings) -> Iterator[Any | None]:
         yield None
         return
     try:
-        with ray_session(RayPlan(settings.ray_address)) as ray:
+        with ray_session(_ray_plan(settings)) as ray:
             yield ray
     except RayBuildError as exc:
         raise BuildError(str(exc)) from exc
@@ -143,9 +143,12 @@ def cluster_for(settings: Settings) -> Iterator[Any | None]:
 def _embedder(settings: Settings, encoder: Encoder, ray: Any | None) -> Embedder:
     if ray is None:
         return LocalEmbedder(encoder, settings.batch_size)
-    plan = RayPlan(settings.ray_address, settings.ray_actors, settings.ray_actor_cpus)
     spec = ModelSpec(settings.model, settings.model_cache, settings.precision)
-    return RayEmbedder(ray, plan, spec, settings.batch_size, encoder.dimension)
+    return RayEmbedder(ray, _ray_plan(settings), spec, settings.batch_size, encoder.dimension)
+
+
+def _ray_plan(settings: Settings) -> RayPlan:
+    return RayPlan(settings.ray_address, settings.ray_actors, settings.ray_actor_cpus)
 
 
 def build_index(settings: Settings, encoder: Encoder, show_progress: bool = False,
