@@ -10,6 +10,8 @@
   against the reader's has-answer probability, and both at their shipped thresholds;
   the same on benchmarks/bulletin_questions.jsonl.
 - Latency of ``ask`` in process, p50 / p95, without and with the reader, and the reader's share.
+- Build time of the CMRC dev corpus, with sentence vectors (what answering without the
+  reader needs, and what every build made before the reader) and without (the reader's).
 
 --write-calibration measures the reader's threshold and probability scaling on XQuAD
 (its 632 Chinese and 632 English questions over its Chinese paragraphs, with and without
@@ -41,7 +43,7 @@ prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
 import numpy as np  # noqa: E402
 
 from benchmarks.cmrc_metric import exact_match, f1  # noqa: E402
-from benchmarks.corpora import load_cmrc, xquad_questions  # noqa: E402
+from benchmarks.corpora import load_cmrc, write_paragraphs, xquad_questions  # noqa: E402
 from benchmarks.reader import REFERENCES, cmrc_pairs, evaluate  # noqa: E402
 from benchmarks.results import Results, percentile  # noqa: E402
 from benchmarks.retrieval import BULLETIN_QUESTIONS, build_or_reuse, chunks_by_paragraph, contains  # noqa: E402
@@ -62,13 +64,14 @@ from qa_service.models import (  # noqa: E402
     CALIBRATION_FILE,
     QUESTION_THREADS,
     READER_WEIGHTS,
+    Encoder,
     load_encoder,
     use_threads,
     weights_digest,
 )
 
 KEEP = 0.95  # of answerable questions, where thresholds are compared
-SECTIONS = ("reading", "e2e", "latency", "bulletins")
+SECTIONS = ("reading", "e2e", "latency", "bulletins", "build")
 
 
 def has_answer(outcome: Outcome) -> float:
@@ -226,6 +229,27 @@ def bulletins(reading: Retriever, plain: Retriever, results: Results,
                  "vocabulary": "official-vocabulary questions right, with / without the table"}[kind]
         print(f"{label}: {used}/{asked} / {plain_right}/{asked}")
         results.add("answers, bulletin questions", label, f"{used}/{asked} / {plain_right}/{asked}")
+
+
+def build_times(encoder: Encoder, work: Path, results: Results) -> None:
+    """Full builds of the CMRC dev paragraphs with and without sentence vectors."""
+    paragraphs, _ = load_cmrc("dev", None)
+    corpus = work / "build-corpus"
+    write_paragraphs(corpus, paragraphs)
+    print(f"\n## full build of the {len(paragraphs)} CMRC dev paragraphs")
+    print("| | seconds | embedding | texts embedded |\n|---|---|---|---|")
+    summaries = {}
+    for choice, label in (("yes", "with sentence vectors (before)"), ("no", "without (reader)")):
+        settings = Settings.from_env(corpus_dir=corpus, index_dir=work / f"build-{choice}-index",
+                                     sentence_vectors=choice)
+        summary = summaries[choice] = build_index(settings, encoder, full=True)
+        print(f"| {label} | {summary.seconds:.1f} | {summary.embed_seconds:.1f} | "
+              f"{summary.chunks_embedded} chunks + {summary.sentences_embedded} sentences |")
+    before, after = summaries["yes"], summaries["no"]
+    results.add("answers, build", "CMRC dev full build, with / without sentence vectors",
+                f"{before.seconds:.1f} / {after.seconds:.1f}", "s",
+                note=f"{after.chunks_embedded} chunks; {before.sentences_embedded} sentences no longer "
+                     f"embedded; {after.seconds / before.seconds:.2f} of the time")
 
 
 def latency(reading: Retriever, plain: Retriever, questions: list[dict], results: Results) -> None:
@@ -390,9 +414,13 @@ def main() -> None:
                 end_to_end(reading, questions, results)
             if "latency" in sections:
                 latency(reading, plain, questions[: args.latency_questions], results)
+        if "build" in sections:
+            build_times(encoder, Path(tmp), results)
         if "bulletins" in sections:
             bulletin_dir = Path(tmp) / "bulletins-index"
-            build_index(Settings.from_env(corpus_dir=args.corpus, index_dir=bulletin_dir), encoder)
+            # With sentence vectors: the answer sentence (no reader) is the "before" column.
+            build_index(Settings.from_env(corpus_dir=args.corpus, index_dir=bulletin_dir,
+                                          sentence_vectors="yes"), encoder)
             index = load_index(bulletin_dir)
             dated = Counter(a["date_source"] for a in index.store.list_articles(0, 100_000))
             print(f"\nbulletin articles by where their date came from: {dict(dated)}")

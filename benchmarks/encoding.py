@@ -155,7 +155,9 @@ def main() -> None:
 
         corpus_dir = Path(tmp) / "corpus"
         sample = [q for q, _ in write_corpus(corpus_dir, args.paragraphs)][:60]
-        build_settings = Settings.from_env(corpus_dir=corpus_dir, index_dir=Path(tmp) / "index")
+        # Sentences too, so that the build embeds exactly the texts the bare encoder does.
+        build_settings = Settings.from_env(corpus_dir=corpus_dir, index_dir=Path(tmp) / "index",
+                                           sentence_vectors="yes")
         chunk_texts, _, sentence_texts = chunks_of(corpus_dir, build_settings)
 
         print(f"\n## encoder ({settings.model}, {threads} threads, batch {settings.batch_size}), "

@@ -66,8 +66,9 @@ def build_or_reuse(name: str, paragraphs: dict[str, tuple[str, str]], encoder: E
     corpus, index_dir = cache / f"{name}-corpus", cache / f"{name}-index"
     if not (index_dir / "CURRENT").exists():
         write_paragraphs(corpus, paragraphs)
-        summary = build_index(Settings.from_env(corpus_dir=corpus, index_dir=index_dir), encoder,
-                              show_progress=sys.stderr.isatty())
+        # With sentence vectors: the answer sentence (no reader) is measured here too.
+        settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir, sentence_vectors="yes")
+        summary = build_index(settings, encoder, show_progress=sys.stderr.isatty())
         build = (f"build: {summary.chunks_total} chunks in {summary.seconds:.1f}s "
                  f"({summary.embed_seconds:.1f}s embedding chunks and sentences)")
     else:
@@ -265,7 +266,8 @@ def separability(answerable: list[float], unanswerable: list[float]) -> tuple[fl
 
 def evaluate_bulletins(encoder: Encoder, cache: Path, results: Results) -> None:
     index_dir = cache / "bulletins-index"
-    build_index(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=index_dir), encoder)
+    build_index(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=index_dir, sentence_vectors="yes"),
+                encoder)
     retriever = Retriever(load_index(index_dir), encoder)
     rows = [json.loads(line) for line in BULLETIN_QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
     at1 = top3 = answerable = not_found_ok = unanswerable = kept = 0

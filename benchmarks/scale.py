@@ -108,7 +108,9 @@ def real_pool(index_cache: Path | None, work: Path) -> np.ndarray:
     if cached and (cached / "CURRENT").exists():
         index = load_index(cached)
         chunks = index.vectors.all_vectors()[1]
-        pool = np.vstack([chunks, np.asarray(index.sentence_vectors, dtype=np.float32)])
+        stored = index.sentence_vectors
+        extra = np.empty((0, chunks.shape[1])) if stored is None else np.asarray(stored, dtype=np.float32)
+        pool = np.vstack([chunks, extra])
     else:
         sentences, _ = cmrc_sentences()
         settings = Settings.from_env()

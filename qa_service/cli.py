@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .config import Settings
+from .config import SENTENCE_VECTOR_CHOICES, Settings
 from .models import BUILTIN_MODEL, PRECISIONS, prefer_passive_waits
 
 
@@ -97,11 +97,15 @@ def main() -> None:
               help="Embedding actors on the cluster (0: one per --ray-actor-cpus CPUs).")
 @click.option("--ray-actor-cpus", envvar="QA_RAY_ACTOR_CPUS", type=click.IntRange(1, 1024), default=1,
               show_default=True, show_envvar=True, help="CPUs (torch threads) per embedding actor.")
+@click.option("--sentence-vectors", envvar="QA_SENTENCE_VECTORS", type=click.Choice(SENTENCE_VECTOR_CHOICES),
+              default="auto", show_default=True, show_envvar=True,
+              help="Embed every sentence too, for answering without the reader (about twice the "
+                   "embedding work); auto: only when QA_READER_WEIGHTS is none.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @reports_errors
 def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str, index_dir: Path,
           torch_threads: int, batch_size: int, full: bool, rollback: bool, ray_address: str,
-          ray_actors: int, ray_actor_cpus: int, as_json: bool) -> None:
+          ray_actors: int, ray_actor_cpus: int, sentence_vectors: str, as_json: bool) -> None:
     """Build the index from the corpus folder and switch to it atomically.
 
     Only new and changed articles are embedded; unchanged ones keep their vectors.
@@ -112,7 +116,8 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str
     settings = _settings(corpus_dir=corpus_dir, model=model, model_cache=model_cache,
                          precision=precision, index_dir=index_dir, batch_size=batch_size,
                          torch_threads=torch_threads, ray_address=ray_address.strip(),
-                         ray_actors=ray_actors, ray_actor_cpus=ray_actor_cpus)
+                         ray_actors=ray_actors, ray_actor_cpus=ray_actor_cpus,
+                         sentence_vectors=sentence_vectors)
     if rollback:
         previous, current = generations.rollback(settings.index_dir)
         message = {"generation": previous, "rolled_back_from": current}

@@ -11,7 +11,11 @@ from pathlib import Path
 from .corpus import ChunkingSettings
 from .models import BUILTIN_MODEL
 
-__all__ = ["Settings", "default_model_cache"]
+__all__ = ["SENTENCE_VECTOR_CHOICES", "Settings", "default_model_cache"]
+
+SENTENCE_VECTOR_CHOICES = ("auto", "yes", "no")
+# reader_weights that mean answering without the reader (answering/reading.py reads the same).
+NO_READER = ("none", "off", "")
 
 
 def default_model_cache() -> Path:
@@ -35,6 +39,10 @@ class Settings:
     # The reader's weights: "builtin" (shipped with the package), a weights file, or
     # "none" (the answer is the best sentence, as before the reader).
     reader_weights: str = "builtin"
+    # Vectors of every sentence, for answering without the reader (its best sentence and
+    # "found" are decided on them): "auto" builds them only where reader_weights is none;
+    # "yes" or "no" decides regardless. The reader reads passages and needs none.
+    sentence_vectors: str = "auto"
     keep_generations: int = 3
     # Above this many chunks the vector index is approximate (IVF), see index/vector_index.py.
     exact_search_limit: int = 100_000
@@ -67,3 +75,14 @@ class Settings:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)  # type: ignore[arg-type]
+
+    @property
+    def embeds_sentences(self) -> bool:
+        """Whether a build embeds every sentence (see ``sentence_vectors``)."""
+        choice = self.sentence_vectors.strip().lower()
+        if choice not in SENTENCE_VECTOR_CHOICES:
+            raise ValueError(f"QA_SENTENCE_VECTORS is {self.sentence_vectors!r}: expected one of "
+                             f"{', '.join(SENTENCE_VECTOR_CHOICES)}")
+        if choice == "auto":
+            return self.reader_weights.strip().lower() in NO_READER
+        return choice == "yes"

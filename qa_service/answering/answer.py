@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,9 +63,17 @@ def weighted_overlap(terms: set[str], candidates: list[set[str]]) -> list[float]
     return [sum(max(weights[t], 0.0) for t in terms & c) / total for c in candidates]
 
 
+# The vectors of sentences (spans, texts), one row each, unit length.
+SentenceVectors = Callable[[list[SentenceSpan], list[str]], np.ndarray]
+
+
 def score_sentences(index: LoadedIndex, question: str, query_vector: np.ndarray, hits: list[Hit],
-                    settings: AnswerSettings) -> list[list[Sentence]]:
-    """Scored sentences of each of the first ``settings.passages`` hits, in text order."""
+                    settings: AnswerSettings, vectors_of: SentenceVectors | None) -> list[list[Sentence]]:
+    """Scored sentences of each of the first ``settings.passages`` hits, in text order.
+
+    Without ``vectors_of`` (the reader answers) a sentence is scored on the question's
+    words alone and its similarity is 0: it only marks the passage's likeliest sentence.
+    """
     found: list[tuple[int, Hit, SentenceSpan, str]] = []
     for rank, hit in enumerate(hits[: settings.passages], start=1):
         chunk = hit.chunk
@@ -74,8 +83,11 @@ def score_sentences(index: LoadedIndex, question: str, query_vector: np.ndarray,
     per_passage: list[list[Sentence]] = [[] for _ in hits[: settings.passages]]
     if not found:
         return per_passage
-    vectors = np.asarray(index.sentence_vectors[[f[2].id for f in found]], dtype=np.float32)
-    similarities = vectors @ query_vector.reshape(-1)
+    if vectors_of is None:
+        similarities = np.zeros(len(found), dtype=np.float32)
+    else:
+        vectors = np.asarray(vectors_of([f[2] for f in found], [f[3] for f in found]), dtype=np.float32)
+        similarities = vectors @ query_vector.reshape(-1)
     overlaps = weighted_overlap(question_terms(question), [set(tokenize(f[3])) for f in found])
     asks_number = bool(_ASKS_NUMBER.search(question))
     for (rank, _hit, span, text), similarity, overlap in zip(found, similarities, overlaps, strict=True):

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import NO_READER
 from ..index import LoadedIndex
 from ..models import (
     READER_WEIGHTS,
@@ -92,9 +93,6 @@ class SpanAnswer:
     sentence_end: int
     sentence: str
     read_as: str | None = None  # the question in the passage's words (vocabulary), if reworded
-
-
-NO_READER = ("none", "off", "")
 
 
 def load_configured_reader(reader_weights: str, model_cache: Path,

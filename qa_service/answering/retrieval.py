@@ -14,7 +14,7 @@ import numpy as np
 from ..corpus import is_blank, normalize_text
 from ..index import LoadedIndex, check_model
 from ..models import Encoder, PassageReader
-from .answer import AnswerSettings, Sentence, best_of, score_sentences
+from .answer import AnswerSettings, Sentence, SentenceVectors, best_of, score_sentences
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Hit, Mode, SearchSettings, search
 from .timeframe import Filters, TimeParser, TimeRange, newest_first, prefer_range, stated_range
@@ -160,21 +160,23 @@ class Retriever:
         if when is not None:
             hits, when = prefer_range(hits, when, self.time_parser)
         outcome = Outcome(query, hits, time_range=when)
-        per_passage = score_sentences(self.index, query, vector, hits, self.answer_settings)
+        per_passage = score_sentences(self.index, query, vector, hits, self.answer_settings,
+                                      self._sentence_vectors())
         outcome.best = [best_of(s, h, self.answer_settings) for s, h in zip(per_passage, hits, strict=False)]
         candidates = [s for s in outcome.best if s is not None]
         if candidates:
             outcome.answer = max(candidates, key=lambda s: s.score)
             # The absolute level; is_found prefers how far it stands out (evidence).
             outcome.confidence = max(s.similarity for s in candidates)
-        dense = sorted((h.dense for h in hits if h.dense is not None), reverse=True)[BACKGROUND_RANKS]
-        if len(dense) >= MIN_BACKGROUND:
-            outcome.background = float(np.mean(dense))
-        if mode == "hybrid" and hits:
-            outcome.top_score = hits[0].score
-            outcome.top_lead = hits[0].score - (hits[1].score if len(hits) > 1 else 0.0)
-        outcome.evidence = evidence_of(outcome.margin, outcome.top_score, outcome.top_lead,
-                                       self.index.evidence_weights)
+        if self.reader is None:  # with the reader, its has-answer head decides instead
+            dense = sorted((h.dense for h in hits if h.dense is not None), reverse=True)[BACKGROUND_RANKS]
+            if len(dense) >= MIN_BACKGROUND:
+                outcome.background = float(np.mean(dense))
+            if mode == "hybrid" and hits:
+                outcome.top_score = hits[0].score
+                outcome.top_lead = hits[0].score - (hits[1].score if len(hits) > 1 else 0.0)
+            outcome.evidence = evidence_of(outcome.margin, outcome.top_score, outcome.top_lead,
+                                           self.index.evidence_weights)
         if timings is not None:
             timings["answer"] = time.perf_counter() - clock
         if self.reader is not None:
@@ -183,6 +185,27 @@ class Retriever:
             if timings is not None:
                 timings["read"] = time.perf_counter() - clock
         return outcome
+
+    def _needs_context(self, outcome: Outcome) -> bool:
+        """Whether a question alone is too weak, so that the conversation before it is
+        tried: the reader found no answer; without the reader, its best sentence's cosine
+        is below the level the trigger was measured at (bulletin follow-ups 10/10, no
+        hijack)."""
+        if self.reader is not None:
+            return not self.is_found(outcome)
+        return outcome.confidence < self.min_confidence + self.followup_margin
+
+    def _sentence_vectors(self) -> SentenceVectors | None:
+        """Where the sentence cosines come from: none with the reader (it reads the
+        passages; the question's words pick the sentence to mark in the others); without
+        it the index's sentence vectors, or, for an index built for the reader without
+        them, the sentences of the passages read embedded now (slower, the same answers)."""
+        if self.reader is not None:
+            return None
+        stored = self.index.sentence_vectors
+        if stored is not None:
+            return lambda spans, texts: np.asarray(stored[[s.id for s in spans]], dtype=np.float32)
+        return lambda spans, texts: self.encoder.encode_passages(texts)
 
     def _read(self, outcome: Outcome, question: str) -> None:
         """The reader's spans, surest first; the passage that holds a found answer moves to
@@ -234,11 +257,10 @@ class Retriever:
         # A question in another language than the one before it starts a new topic: an
         # English question is never glued to an unrelated Chinese one, nor the reverse.
         if (previous and is_latin(query) == is_latin(normalize_question(previous[-1]))
-                and outcome.confidence < self.min_confidence + self.followup_margin):
+                and self._needs_context(outcome)):
             # An elliptical follow-up ("总投资是多少？") borrows the previous question's
             # subject, but only when that clearly helps: a self-contained new question
-            # that retrieves well on its own is never rewritten. The trigger stays on the
-            # cosine level it was measured with (bulletin follow-ups 10/10, no hijack).
+            # that is answered on its own is never rewritten.
             # The reader reads the follow-up itself over what the combined query finds: read
             # together with the earlier question it would answer that one again.
             again: dict[str, float] = {}

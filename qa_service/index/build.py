@@ -73,6 +73,7 @@ class BuildSummary:
     chunks_embedded: int = 0
     chunks_total: int = 0
     sentences_embedded: int = 0
+    sentence_vectors: bool = False  # whether this generation has sentence vectors (no reader)
     vectors_resumed: int = 0  # taken from the cache of an unfinished earlier build
     skipped_files: list[dict[str, str]] = field(default_factory=list)
     # Files read by OCR in this build (cached ones are not read again): pages, seconds, and
@@ -97,6 +98,8 @@ class BuildSummary:
             f"articles: {self.articles_added} added, {self.articles_changed} changed, "
             f"{self.articles_removed} removed, {self.articles_reused} reused; "
             f"{self.chunks_embedded} chunks embedded"
+            + (f", {self.sentences_embedded} sentences embedded" if self.sentence_vectors
+               else " (no sentence vectors: the reader does not need them)")
             + (f"; {self.copies} republished copies listed, not searched" if self.copies else ""),
         ]
         if self.ray_address:
@@ -118,8 +121,16 @@ class BuildSummary:
         return "\n".join(lines)
 
 
+def _embeds_sentences(settings: Settings) -> bool:
+    try:
+        return settings.embeds_sentences
+    except ValueError as exc:  # a wrong QA_SENTENCE_VECTORS
+        raise BuildError(str(exc)) from exc
+
+
 def check_build_settings(settings: Settings) -> None:
     """Refuse, before any model is loaded, settings a build cannot run with."""
+    _embeds_sentences(settings)
     if settings.ray_address:
         try:
             check_cluster_address(settings.ray_address)
@@ -156,6 +167,7 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
     """Build a generation from ``settings.corpus_dir`` and make it the served one."""
     started = time.perf_counter()
     index_dir = settings.index_dir
+    embeds_sentences = _embeds_sentences(settings)
     # Set in this thread, the one that encodes: torch keeps the count per thread.
     threads = use_threads(resolve_threads(settings.torch_threads))
     if show_progress and progress is None:
@@ -176,7 +188,7 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
 
         chunking = settings.chunking.fingerprint()
         previous, reason = (None, "--full was asked for") if full else load_previous(
-            index_dir, encoder.name, encoder.dimension, chunking, FORMAT_VERSION)
+            index_dir, encoder.name, encoder.dimension, chunking)
         examples, problem = read_example_questions(settings.corpus_dir)
         if problem:
             corpus.skipped.append(SkippedFile(EXAMPLES_FILE, problem))
@@ -203,6 +215,10 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
                 (a.id, s, e, p) for a in searched
                 for s, e, p in sentence_units(a, settings.chunking.max_chars))
         ]
+        # Every sentence is stored (the reader's answer cites the one that holds it), but
+        # only answering without the reader needs their vectors: about half of the
+        # embedding work of a build.
+        embedded_sentences = sentences if embeds_sentences else []
 
         def reused(kind: str) -> Callable:
             if previous is None:
@@ -216,8 +232,8 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         chunk_plan = plan_vectors([(c.article_id, c.char_start, c.char_end) for c in chunks], passage_texts,
                                   reused("chunks"), encoder.dimension, "chunks", cache)
         sentence_plan = plan_vectors(
-            [(s.article_id, s.char_start, s.char_end) for s in sentences],
-            [texts[s.article_id][s.char_start : s.char_end] for s in sentences],
+            [(s.article_id, s.char_start, s.char_end) for s in embedded_sentences],
+            [texts[s.article_id][s.char_start : s.char_end] for s in embedded_sentences],
             reused("sentences"), encoder.dimension, "sentences", cache,
             # Stored as fp16 (see _write_generation): held so from the start, half the memory.
             dtype=np.float16)
@@ -228,9 +244,11 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
             embed_planned([chunk_plan, sentence_plan], embedder, encoder, progress, cache)
         except (EmbeddingError, RayBuildError) as exc:
             raise BuildError(str(exc)) from exc
-        vectors, sentence_vectors = chunk_plan.vectors, sentence_plan.vectors
+        vectors = chunk_plan.vectors
+        sentence_vectors = sentence_plan.vectors if embeds_sentences else None
         summary.chunks_embedded = len(chunk_plan.missing)
         summary.sentences_embedded = len(sentence_plan.missing)
+        summary.sentence_vectors = sentence_vectors is not None
         summary.vectors_resumed = chunk_plan.resumed + sentence_plan.resumed
         summary.embed_seconds = round(time.perf_counter() - embed_started, 3)
         summary.chunks_total = len(chunks)
@@ -265,14 +283,15 @@ def _count_articles(articles: list[Article], previous: PreviousVectors | None,
 
 def _write_generation(staging: Path, settings: Settings, encoder: Encoder, articles: list[Article],
                       chunks: list[Chunk], vectors: np.ndarray, passage_texts: list[str],
-                      sentences: list[SentenceSpan], sentence_vectors: np.ndarray,
+                      sentences: list[SentenceSpan], sentence_vectors: np.ndarray | None,
                       corpus_files: dict[str, str], summary: BuildSummary, examples: list[str],
                       vocabulary: dict) -> None:
     ids = np.arange(len(chunks), dtype=np.int64)
     index = build_vector_index(ids, vectors, encoder.dimension, settings.exact_search_limit)
     index.save(staging / VECTORS)
-    # fp16 halves the file; cosines between unit vectors lose nothing that matters.
-    np.save(staging / SENTENCE_VECTORS, np.asarray(sentence_vectors, dtype=np.float16))
+    if sentence_vectors is not None:
+        # fp16 halves the file; cosines between unit vectors lose nothing that matters.
+        np.save(staging / SENTENCE_VECTORS, np.asarray(sentence_vectors, dtype=np.float16))
     LexicalIndex.build(ids, passage_texts).save(staging / LEXICAL)
     write_chunk_store(staging / CHUNKS, articles, list(zip(ids.tolist(), chunks, strict=True)), sentences)
     manifest = {
@@ -280,7 +299,7 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
         "model": {"name": encoder.name, "dimension": encoder.dimension},
         "vector_index": {"kind": index.kind, "file": VECTORS, **index.params},
         "lexical_index": {"kind": "bm25s", "dir": LEXICAL},
-        "sentence_vectors": SENTENCE_VECTORS,
+        "sentence_vectors": None if sentence_vectors is None else SENTENCE_VECTORS,
         "chunk_store": CHUNKS,
         "chunking": settings.chunking.fingerprint(),
         "calibration": calibration_for(encoder.name),
@@ -295,7 +314,8 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
         "ocr_files": summary.ocr_files,
         "examples": examples,  # the chat page's example questions (corpus/example_questions.json)
         "vocabulary": vocabulary,  # corpus/vocabulary.tsv: synonyms for search and reading
-        "file_sizes": {name: (staging / name).stat().st_size for name in (VECTORS, CHUNKS, SENTENCE_VECTORS)},
+        "file_sizes": {name: (staging / name).stat().st_size for name in (VECTORS, CHUNKS, SENTENCE_VECTORS)
+                       if (staging / name).exists()},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     # The manifest is written last: a folder without one is never a valid generation.

@@ -12,7 +12,7 @@ from ..models import Encoder
 from . import generations
 from .chunk_store import ChunkStore
 from .lexical import LexicalIndex
-from .manifest import FORMAT_VERSION, MANIFEST, read_manifest
+from .manifest import FORMAT_VERSION, MANIFEST, READABLE_FORMATS, read_manifest
 from .vector_index import FaissVectorIndex, load_vector_index
 
 FIX_HINT = "run `qa-service index` (or `make index`) to build it"
@@ -33,7 +33,9 @@ class LoadedIndex:
     manifest: dict
     vectors: FaissVectorIndex
     lexical: LexicalIndex
-    sentence_vectors: np.ndarray  # memory-mapped, one row per sentence id
+    # Memory-mapped, one row per sentence id; None where the build made none (the reader
+    # does not need them: config.Settings.sentence_vectors).
+    sentence_vectors: np.ndarray | None
     store: ChunkStore
     vocabulary: Vocabulary = field(default_factory=Vocabulary)  # corpus/vocabulary.tsv at build time
 
@@ -68,7 +70,7 @@ def load_index(index_dir: Path) -> LoadedIndex:
         raise IndexNotReadyError(
             f"index {path} has no readable {MANIFEST} ({exc}): {FIX_HINT}") from exc
     found = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if found != FORMAT_VERSION:
+    if found not in READABLE_FORMATS:
         raise IndexNotReadyError(
             f"index {path} has format {found}, this version reads {FORMAT_VERSION}: {FIX_HINT}")
     try:
@@ -81,9 +83,11 @@ def load_index(index_dir: Path) -> LoadedIndex:
         vectors = load_vector_index(described["kind"], path / described["file"], described.get("nprobe"))
         store = ChunkStore(path / manifest["chunk_store"])
         lexical = LexicalIndex.load(path / manifest["lexical_index"]["dir"])
-        sentence_vectors = np.load(path / manifest["sentence_vectors"], mmap_mode="r")
+        sentence_file = manifest["sentence_vectors"]
+        sentence_vectors = None if sentence_file is None else np.load(path / sentence_file, mmap_mode="r")
         expected = manifest["counts"]["chunks"]
-        if len(lexical) != expected or len(sentence_vectors) != manifest["counts"]["sentences"]:
+        if len(lexical) != expected or (sentence_vectors is not None
+                                        and len(sentence_vectors) != manifest["counts"]["sentences"]):
             raise IndexNotReadyError(f"index {path} has inconsistent lexical or sentence data: {FIX_HINT}")
     except IndexNotReadyError:
         raise

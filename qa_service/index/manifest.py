@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-FORMAT_VERSION = 2
+# 3: sentence vectors are optional ("sentence_vectors": null where the build made none).
+FORMAT_VERSION = 3
+# Formats this version serves and reuses vectors from: a format 2 index always has them.
+READABLE_FORMATS = (2, 3)
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.sqlite"

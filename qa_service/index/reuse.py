@@ -15,6 +15,7 @@ import numpy as np
 
 from . import generations
 from .load import IndexNotReadyError, load_index
+from .manifest import READABLE_FORMATS
 
 SpanKey = tuple[str, int, int]
 
@@ -26,7 +27,7 @@ class PreviousVectors:
     chunk_rows: dict[SpanKey, int]
     chunk_matrix: np.ndarray
     sentence_rows: dict[SpanKey, int]
-    sentence_matrix: np.ndarray
+    sentence_matrix: np.ndarray | None  # None: the previous build made no sentence vectors
 
     def chunk_vector(self, key: SpanKey) -> np.ndarray | None:
         row = self.chunk_rows.get(key)
@@ -34,11 +35,11 @@ class PreviousVectors:
 
     def sentence_vector(self, key: SpanKey) -> np.ndarray | None:
         row = self.sentence_rows.get(key)
-        return None if row is None else self.sentence_matrix[row]
+        return None if row is None or self.sentence_matrix is None else self.sentence_matrix[row]
 
 
-def load_previous(index_dir: Path, model: str, dimension: int, chunking: dict,
-                  format_version: int) -> tuple[PreviousVectors | None, str]:
+def load_previous(index_dir: Path, model: str, dimension: int,
+                  chunking: dict) -> tuple[PreviousVectors | None, str]:
     """The served generation's vectors, or None with the reason for a full build."""
     if generations.current_generation(index_dir) is None:
         return None, "no previous index"
@@ -52,7 +53,7 @@ def load_previous(index_dir: Path, model: str, dimension: int, chunking: dict,
         return None, f"the model changed from {built['name']} to {model}"
     if manifest.get("chunking") != chunking:
         return None, "the chunking settings changed"
-    if manifest.get("format_version") != format_version:
+    if manifest.get("format_version") not in READABLE_FORMATS:
         return None, "the index format changed"
 
     store = index.store

@@ -234,9 +234,12 @@ def require_admin(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def build_settings() -> Settings:
     config = current_app.config
+    # The service's own reader setting: a service answering without the reader gets the
+    # sentence vectors it needs from its rebuilds (Settings.sentence_vectors).
     return Settings.from_env(corpus_dir=Path(config["CORPUS_DIR"]), index_dir=Path(config["INDEX_DIR"]),
                              model=str(config["MODEL"]), model_cache=Path(config["MODEL_CACHE"]),
-                             precision=str(config["PRECISION"]), torch_threads=int(config["TORCH_THREADS"]))
+                             precision=str(config["PRECISION"]), torch_threads=int(config["TORCH_THREADS"]),
+                             reader_weights=str(config["READER_WEIGHTS"]))
 
 
 def _start_rebuild() -> dict:

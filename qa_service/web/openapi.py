@@ -91,7 +91,9 @@ SCHEMAS: dict[str, Any] = {
             "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
             "highlight": {"oneOf": [_SPAN, {"type": "null"}],
                           "description": "Offsets of the passage's best sentence in the article text "
-                          "(for the passage holding the reader's answer: the sentence around it)."},
+                          "(for the passage holding the reader's answer: the sentence around it; with "
+                          "the reader, in the other passages: the sentence sharing most of the "
+                          "question's words)."},
             "weak": {"type": "boolean"},
             "answer_span": {"oneOf": [_SPAN, {"type": "null"}],
                             "description": "Offsets of the reader's answer where this passage holds it."},
@@ -150,8 +152,8 @@ SCHEMAS: dict[str, Any] = {
                 "ranked 6th to 30th, plus weighted terms for how clearly the hybrid ranking puts the "
                 "top passage first. Without the reader, `found` compares it with the threshold "
                 "calibrated for the model; null for a corpus too small for that background or outside "
-                "hybrid mode, and then `confidence` decides. With the reader, `found` is its "
-                "has-answer probability against the threshold calibrated for its weights.")},
+                "hybrid mode, and then `confidence` decides. With the reader it is always null: "
+                "`found` is its has-answer probability against the threshold calibrated for its weights.")},
             "answer": {"oneOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "null"}]},
             "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
             "generation": {"type": "string"}, "took_ms": {"type": "number"},

@@ -96,6 +96,10 @@ class ServiceState:
             self.error = self.reload_error = self._refused = None
             log.info("pid %s serving index %s (%s chunks) with model %s", os.getpid(),
                      retriever.index.generation, retriever.index.manifest["counts"]["chunks"], self.model)
+            if self.reader is None and retriever.index.sentence_vectors is None:
+                log.warning("index %s was built for the reader, without sentence vectors: answering "
+                            "without the reader embeds them with each question (several times slower); "
+                            "a rebuild by this service adds them", retriever.index.generation)
 
     def refresh(self) -> None:
         """Load the generation CURRENT points at, if it is new (and not already refused)."""

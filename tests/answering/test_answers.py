@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,26 @@ from ..conftest import FakeEncoder
 
 @pytest.fixture
 def retriever(settings: Settings, fake_encoder: FakeEncoder) -> Retriever:
-    build_index(settings, fake_encoder)
+    # Answering without the reader: its build embeds the sentences, as QA_READER_WEIGHTS=none does.
+    build_index(replace(settings, reader_weights="none"), fake_encoder)
     return Retriever(load_index(settings.index_dir), fake_encoder)
+
+
+def test_without_sentence_vectors_the_sentences_read_are_embedded_with_the_same_answer(
+    retriever: Retriever, settings: Settings
+) -> None:
+    questions = ["全区共完成厕所改造多少户?", "第四季度观摩活动一共看了多少个项目?", "北京冬奥会哪天开幕?"]
+    stored = [retriever.ask(q) for q in questions]
+    build_index(replace(settings, sentence_vectors="no"), FakeEncoder())
+    encoder = FakeEncoder()
+    without = Retriever(load_index(settings.index_dir), encoder)
+    assert without.index.sentence_vectors is None
+    for question, expected in zip(questions, stored, strict=True):
+        before = encoder.passages_encoded
+        result = without.ask(question)
+        assert encoder.passages_encoded > before  # the sentences of the passages read
+        assert (result["found"], result["answer"]["text"]) == (expected["found"], expected["answer"]["text"])
+        assert result["confidence"] == pytest.approx(expected["confidence"], abs=1e-3)
 
 
 def test_tokens_are_normalised_chinese_bigrams_words_and_whole_numbers() -> None:

@@ -188,3 +188,23 @@ def test_photo_captions_are_never_the_answer_or_a_source_when_a_body_passage_ans
     # Unanswered, the nearest passages may include the captions (nothing better is known).
     unanswered = retriever_with(settings.index_dir, fake_encoder, FakeReader({})).ask("新区投资多少？")
     assert not unanswered["found"] and any(p["text"] in captions for p in unanswered["passages"])
+
+
+def test_with_the_reader_the_conversation_is_tried_only_for_a_question_not_answered_alone(
+        index_dir: Path, fake_encoder: FakeEncoder) -> None:
+    retriever = retriever_with(index_dir, fake_encoder, FakeReader({"多少个": "19个"}))
+    before = fake_encoder.queries_encoded
+    answered = retriever.ask("第四季度观摩活动一共看了多少个项目?", history=["藁城区厕所改造"])
+    assert answered["found"] and answered["understood_as"] is None
+    assert fake_encoder.queries_encoded - before == 1  # answered alone: no second search
+    # "一共多少个?" alone retrieves no passage that holds the answer; with the question
+    # before it, it does, and the reader reads the follow-up itself there.
+    if retriever.ask("一共多少个?")["found"]:
+        pytest.fail("the fake encoder finds the answer to the bare follow-up")
+    result = retriever.ask("一共多少个?", history=["第四季度项目观摩活动观摩了"])
+    assert result["found"] and result["answer"]["text"] == "19个"
+    assert result["understood_as"] == "第四季度项目观摩活动观摩了 一共多少个?"
+    # A question that stays unanswered keeps its own search: never the earlier topic.
+    unanswered = retriever.ask("北京冬奥会哪天开幕?", history=["第四季度项目观摩活动观摩了"])
+    assert unanswered["found"] is False and unanswered["understood_as"] is None
+    assert unanswered["query"] == "北京冬奥会哪天开幕?"

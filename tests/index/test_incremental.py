@@ -36,6 +36,7 @@ def test_adding_an_article_embeds_only_that_article(settings: Settings, fake_enc
 
 
 def test_reused_vectors_equal_freshly_embedded_ones(settings: Settings, fake_encoder: FakeEncoder) -> None:
+    settings = replace(settings, sentence_vectors="yes")
     build_index(settings, fake_encoder)
     (settings.corpus_dir / "library.txt").write_text(LIBRARY_ARTICLE, encoding="utf-8")
     build_index(settings, fake_encoder)
@@ -45,6 +46,7 @@ def test_reused_vectors_equal_freshly_embedded_ones(settings: Settings, fake_enc
     ids_a, a = incremental.vectors.all_vectors()
     ids_b, b = full.vectors.all_vectors()
     assert np.array_equal(ids_a, ids_b) and np.allclose(a, b, atol=1e-6)
+    assert incremental.sentence_vectors is not None and full.sentence_vectors is not None
     assert np.array_equal(np.asarray(incremental.sentence_vectors), np.asarray(full.sentence_vectors))
 
 

@@ -29,14 +29,59 @@ def test_build_writes_a_generation_with_manifest(
     assert (summary.files, summary.articles, summary.skipped_files) == (2, 3, [])
     loaded = load_index(settings.index_dir)
     manifest = loaded.manifest
-    # Chunks and sentences are embedded once each at build time.
-    assert summary.chunks_total + manifest["counts"]["sentences"] == fake_encoder.passages_encoded
-    assert len(loaded.sentence_vectors) == manifest["counts"]["sentences"] > summary.chunks_total
+    # With the reader (the default) only the chunks are embedded, each once; every
+    # sentence is still stored, for citing the one that holds an answer.
+    assert summary.chunks_total == fake_encoder.passages_encoded
+    assert loaded.sentence_vectors is None and manifest["sentence_vectors"] is None
+    assert manifest["counts"]["sentences"] > summary.chunks_total
+    assert not summary.sentence_vectors and "no sentence vectors" in summary.describe()
     assert len(loaded.lexical) == summary.chunks_total
     assert manifest["model"] == {"name": "fake-bigram", "dimension": 256}
     assert manifest["counts"]["chunks"] == summary.chunks_total == len(loaded.vectors)
     assert set(manifest["corpus_files"]) == {"000_84a38a59f6898cf4.txt", "004_9a059b5030db942b.txt"}
     assert manifest["chunking"]["target_chars"] == 250
+
+
+def test_answering_without_the_reader_gets_sentence_vectors_and_keeps_the_passage_ones(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    first = build_index(settings, fake_encoder)
+    counter = FakeEncoder()
+    # A service switched to QA_READER_WEIGHTS=none rebuilds: only the sentences are embedded.
+    summary = build_index(replace(settings, reader_weights="none"), counter)
+    loaded = load_index(settings.index_dir)
+    sentences = loaded.manifest["counts"]["sentences"]
+    assert summary.full_rebuild_reason is None and summary.chunks_embedded == 0
+    assert summary.sentences_embedded == sentences == counter.passages_encoded
+    assert loaded.sentence_vectors is not None and len(loaded.sentence_vectors) == sentences
+    assert f"{sentences} sentences embedded" in summary.describe()
+    # And back: the reader's build drops them again without embedding anything.
+    again = FakeEncoder()
+    back = build_index(replace(settings, sentence_vectors="no"), again)
+    assert again.passages_encoded == 0 and back.chunks_total == first.chunks_total
+    assert load_index(settings.index_dir).sentence_vectors is None
+
+
+def test_a_wrong_sentence_vectors_setting_is_refused_before_any_work(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    with pytest.raises(BuildError, match="QA_SENTENCE_VECTORS is 'maybe'"):
+        build_index(replace(settings, sentence_vectors="maybe"), fake_encoder)
+    assert fake_encoder.passages_encoded == 0
+    assert generations.current_generation(settings.index_dir) is None
+
+
+def test_an_index_of_the_previous_format_is_served_and_its_vectors_reused(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    build_index(replace(settings, sentence_vectors="yes"), fake_encoder)
+    path = load_index(settings.index_dir).path / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**manifest, "format_version": 2}), encoding="utf-8")
+    assert load_index(settings.index_dir).sentence_vectors is not None
+    counter = FakeEncoder()
+    summary = build_index(settings, counter)
+    assert summary.full_rebuild_reason is None and counter.passages_encoded == 0
 
 
 def test_answers_carry_citations_that_point_into_the_article(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,7 @@ def many_articles(corpus_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_a_killed_build_resumes_instead_of_starting_again(
         settings: Settings, many_articles: Path) -> None:
+    settings = replace(settings, sentence_vectors="yes")  # both kinds of vectors resume
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, DyingEncoder(slices=3))
     assert current_generation(settings.index_dir) is None

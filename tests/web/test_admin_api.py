@@ -78,6 +78,7 @@ def test_added_article_gets_a_safe_name_and_is_searchable_after_rebuild(
     assert status["state"] == "succeeded", status
     assert status["job_id"] == saved["rebuild"]["job_id"]
     assert status["summary"]["articles_added"] == 1 and status["summary"]["chunks_embedded"] >= 1
+    assert status["summary"]["sentence_vectors"] is False  # the reader answers: none needed
     assert status["progress"]["chunks"]["done"] == status["progress"]["chunks"]["total"]
     # The build ran below the request threads' priority, on the configured threads.
     assert status["summary"]["niceness"] >= 10 and status["summary"]["torch_threads"] >= 1
@@ -85,6 +86,26 @@ def test_added_article_gets_a_safe_name_and_is_searchable_after_rebuild(
     answer = admin.post("/api/ask", json={"question": "图书馆藏书多少册?"}).get_json()
     assert "十二万册" in answer["passages"][0]["text"]
     assert answer["passages"][0]["article"]["source"] == "藁城区融媒体中心"
+
+
+def test_a_service_without_the_reader_gets_sentence_vectors_from_its_rebuilds(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    build_index(settings, fake_encoder)  # built for the reader: no sentence vectors
+    client = make_app(settings, fake_encoder, ADMIN_TOKEN=TOKEN, READER=None,
+                      READER_WEIGHTS="none").test_client()
+    before = client.post("/api/ask", json={"question": "全区共完成厕所改造多少户?"}).get_json()
+    assert "14880户" in before["answer"]["text"]  # answered all the same, sentences embedded per question
+    assert client.post("/api/index/rebuild", headers=AUTH).status_code == 202
+    status = wait_for(lambda: (s := client.get("/api/index/status", headers=AUTH).get_json())
+                      ["state"] in ("succeeded", "failed") and s)
+    assert status["state"] == "succeeded", status
+    summary = status["summary"]
+    assert summary["sentence_vectors"] is True and summary["sentences_embedded"] > 0
+    assert summary["chunks_embedded"] == 0  # the passages' vectors are reused
+    wait_for(lambda: client.get("/api/health").get_json()["generation"] == "gen-000002")
+    after = client.post("/api/ask", json={"question": "全区共完成厕所改造多少户?"}).get_json()
+    assert (after["found"], after["answer"]["text"]) == (before["found"], before["answer"]["text"])
 
 
 def test_blank_optional_fields_are_taken_as_not_given(admin: FlaskClient, settings: Settings) -> None:
