@@ -4,15 +4,9 @@ follow-ups, and the ``Retriever`` that renders it all as the answer JSON. Import
 and the layers below it."""
 
 from .answer import AnswerSettings, Sentence
+from .outcome import Outcome, evidence_of
 from .reading import ReaderSettings, SpanAnswer, load_configured_reader
-from .retrieval import (
-    NOT_FOUND_MESSAGE,
-    Outcome,
-    QuestionError,
-    Retriever,
-    evidence_of,
-    normalize_question,
-)
+from .retrieval import NOT_FOUND_MESSAGE, QuestionError, Retriever, normalize_question
 from .search import MODES, Hit, Mode, SearchSettings, lexical_weight
 from .timeframe import Filters, TimeParser, TimeRange
 

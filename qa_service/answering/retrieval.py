@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
 from datetime import date
 
 import numpy as np
@@ -15,8 +14,9 @@ from ..corpus import is_blank, normalize_text
 from ..index import LoadedIndex, check_model
 from ..models import Encoder, PassageReader
 from .answer import AnswerSettings, Sentence, SentenceVectors, best_of, score_sentences
+from .outcome import Outcome, evidence_of, reorder
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
-from .search import Hit, Mode, SearchSettings, search
+from .search import Mode, SearchSettings, search
 from .timeframe import Filters, TimeParser, TimeRange, newest_first, prefer_range, stated_range
 
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
@@ -47,49 +47,6 @@ def normalize_question(question: str) -> str:
 
 def has_words(query: str) -> bool:
     return bool(re.search(r"[^\W_]", query))
-
-
-@dataclass
-class Outcome:
-    query: str
-    hits: list[Hit]
-    best: list[Sentence | None] = field(default_factory=list)  # per passage
-    answer: Sentence | None = None
-    confidence: float = 0.0  # cosine of the question and the best answer sentence
-    background: float | None = None  # mean cosine of the passages ranked 6th to 30th
-    # Hybrid only: the top passage's fused score (1.0 when dense and lexical search both
-    # rank it first; for an English question only dense search counts) and its lead over
-    # the next passage.
-    top_score: float | None = None
-    top_lead: float | None = None
-    evidence: float | None = None  # what "found" is decided on without a reader; see evidence_of
-    spans: list[SpanAnswer] = field(default_factory=list)  # the reader's, surest first
-    time_range: TimeRange | None = None  # the question's time, as used (timeframe.py)
-    older: list[SpanAnswer] = field(default_factory=list)  # older articles' other answers
-
-    @property
-    def short(self) -> SpanAnswer | None:
-        """The reader's answer: the span of the passage it is surest of."""
-        return self.spans[0] if self.spans else None
-
-    @property
-    def margin(self) -> float | None:
-        """How far the best sentence stands out from the question's background similarity."""
-        return None if self.background is None else self.confidence - self.background
-
-
-def evidence_of(margin: float | None, top_score: float | None, top_lead: float | None,
-                weights: Mapping[str, float]) -> float | None:
-    """The cosine margin plus the fused-ranking terms, weighted as calibrated for the model.
-
-    None where the index has no background for the question, or where the weights need
-    fused scores and the question was not asked in hybrid mode: the cosine decides then.
-    """
-    if margin is None or not weights:
-        return margin
-    if top_score is None or top_lead is None:
-        return None
-    return margin + weights.get("top_score", 0.0) * top_score + weights.get("top_lead", 0.0) * top_lead
 
 
 class Retriever:
@@ -215,7 +172,7 @@ class Retriever:
         if any(captions) and not all(captions):
             # Photo captions are read after every body passage: a caption answers only
             # where no body passage does.
-            _reorder(outcome, sorted(range(len(outcome.hits)), key=lambda i: captions[i]))
+            reorder(outcome, sorted(range(len(outcome.hits)), key=lambda i: captions[i]))
         # Passages of differently dated articles are all read: the newest answer is
         # preferred, and an older one that says something else is shown beside it.
         ahead = outcome.hits[: self.reader_settings.passages]
@@ -231,7 +188,7 @@ class Retriever:
             return
         spans = outcome.spans
         first = spans[0].passage_rank - 1
-        _reorder(outcome, [first] + [i for i in range(len(outcome.hits)) if i != first])
+        reorder(outcome, [first] + [i for i in range(len(outcome.hits)) if i != first])
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,
             mode: Mode = "hybrid", filters: Filters | None = None, today: date | None = None,
@@ -294,7 +251,7 @@ class Retriever:
             # A found answer stands in a body passage (see _read): photo captions are not
             # shown as its sources.
             store = self.index.store  # the answer's passage is first (_read)
-            _reorder(outcome, [i for i, h in enumerate(outcome.hits)
+            reorder(outcome, [i for i, h in enumerate(outcome.hits)
                                if i == 0 or not store.is_caption(h.chunk)])
         passages = []
         for rank, hit in enumerate(outcome.hits[:top_k], start=1):
@@ -357,7 +314,6 @@ class Retriever:
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
         }
 
-
     def _confidence(self, outcome: Outcome) -> float:
         """With a reader, the calibrated probability that its answer is right; without one,
         the cosine of the question and the answer sentence, as before."""
@@ -380,26 +336,6 @@ def _answer_json(passages: list[dict], found: SpanAnswer | Sentence, kind: str, 
         "kind": kind,
         "sentence": {"text": sentence, "char_start": sentence_start, "char_end": sentence_end},
     }
-
-
-def _reorder(outcome: Outcome, order: list[int]) -> None:
-    """Keep the hits at ``order`` (old indexes, all or some of them) in that order,
-    renumbering every rank that points at them; what pointed at a dropped hit goes."""
-    new_rank = {old + 1: new for new, old in enumerate(order, start=1)}
-    best = outcome.best + [None] * (len(outcome.hits) - len(outcome.best))
-    outcome.hits = [outcome.hits[i] for i in order]
-    outcome.best = [_reranked(best[i], new_rank[i + 1]) for i in order]
-    if outcome.answer is not None:
-        rank = new_rank.get(outcome.answer.passage_rank)
-        outcome.answer = None if rank is None else replace(outcome.answer, passage_rank=rank)
-    outcome.spans = [replace(s, passage_rank=new_rank[s.passage_rank]) for s in outcome.spans
-                     if s.passage_rank in new_rank]
-    outcome.older = [replace(s, passage_rank=new_rank[s.passage_rank]) for s in outcome.older
-                     if s.passage_rank in new_rank]
-
-
-def _reranked(sentence: Sentence | None, rank: int) -> Sentence | None:
-    return None if sentence is None else replace(sentence, passage_rank=rank)
 
 
 def _article(article_id: str, title: str, source: str, date: str | None,

@@ -117,7 +117,7 @@ def embed_planned(plans: list[VectorPlan], embedder: Embedder, encoder: Encoder,
     jobs = [EmbedJob(p.phase, [p.texts[r] for r in p.missing], sink_for(p)) for p in plans if p.missing]
     if progress:
         for plan in plans:
-            if not plan.missing:
+            if not plan.missing and len(plan.vectors):  # all reused; a phase with nothing is not shown
                 progress(plan.phase, 0, 0)
     if not jobs:
         return

@@ -12,7 +12,7 @@ from ..models import Encoder
 from . import generations
 from .chunk_store import ChunkStore
 from .lexical import LexicalIndex
-from .manifest import FORMAT_VERSION, MANIFEST, READABLE_FORMATS, read_manifest
+from .manifest import MANIFEST, READABLE_FORMATS, read_manifest
 from .vector_index import FaissVectorIndex, load_vector_index
 
 FIX_HINT = "run `qa-service index` (or `make index`) to build it"
@@ -72,7 +72,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
     found = manifest.get("format_version") if isinstance(manifest, dict) else None
     if found not in READABLE_FORMATS:
         raise IndexNotReadyError(
-            f"index {path} has format {found}, this version reads {FORMAT_VERSION}: {FIX_HINT}")
+            f"index {path} has format {found}, this version reads formats "
+            f"{', '.join(map(str, READABLE_FORMATS))}: {FIX_HINT}")
     try:
         for file_name, size in manifest["file_sizes"].items():
             actual = (path / file_name).stat().st_size

@@ -170,6 +170,15 @@ def test_damaged_index_is_refused_with_the_fix(
     assert load_index(settings.index_dir).generation == "gen-000002"
 
 
+def test_missing_sentence_vectors_the_manifest_names_are_a_clear_error(
+    settings: Settings, fake_encoder: FakeEncoder
+) -> None:
+    build_index(replace(settings, sentence_vectors="yes"), fake_encoder)
+    (load_index(settings.index_dir).path / "sentence_vectors.npy").unlink()
+    with pytest.raises(IndexNotReadyError, match=r"sentence_vectors\.npy.*qa-service index"):
+        load_index(settings.index_dir)
+
+
 class ExplodingEncoder(FakeEncoder):
     def encode_passages(self, texts: list[str], batch_size: int = 32,
                         show_progress: bool = False) -> np.ndarray:
