@@ -14,6 +14,7 @@ from ..corpus import is_blank, normalize_text
 from ..index import LoadedIndex, check_model
 from ..models import Encoder, PassageReader
 from .answer import AnswerSettings, Sentence, SentenceVectors, best_of, score_sentences
+from .ellipsis import names, restatements
 from .outcome import Outcome, evidence_of, reorder
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Mode, SearchSettings, search
@@ -195,7 +196,8 @@ class Retriever:
             timings: dict[str, float] | None = None) -> dict:
         """The answer JSON. ``filters`` restrict the articles searched; a time named in the
         question (今年, 2021年第四季度) is resolved against ``today`` (default: the day it is).
-        ``timings`` receives the seconds of each step of the search that was kept."""
+        ``timings`` receives the seconds of each step, summed over the searches made (a
+        follow-up may be searched again, restated or with the question before it)."""
         started = time.perf_counter()
         query = normalize_question(question)
         filters = filters or Filters()
@@ -213,30 +215,61 @@ class Retriever:
         understood_as = None
         # A question in another language than the one before it starts a new topic: an
         # English question is never glued to an unrelated Chinese one, nor the reverse.
-        if (previous and is_latin(query) == is_latin(normalize_question(previous[-1]))
-                and self._needs_context(outcome)):
-            # An elliptical follow-up ("总投资是多少？") borrows the previous question's
-            # subject, but only when that clearly helps: a self-contained new question
-            # that is answered on its own is never rewritten.
-            # The reader reads the follow-up itself over what the combined query finds: read
-            # together with the earlier question it would answer that one again.
-            again: dict[str, float] = {}
-            combined = self.run(normalize_question(f"{previous[-1]} {query}"), mode, read_as=query,
-                                allowed=allowed, when=when, timings=again)
-            # Kept only when it turns a weak result into a found answer: otherwise a
-            # question the corpus cannot answer would show the previous topic's passages.
-            if self.reader is not None:
-                better = self.is_found(combined) and not self.is_found(outcome)
-            else:
-                better = self.is_found(combined) and combined.confidence > outcome.confidence + 0.01
-            if better:
-                outcome, first = combined, {k: first.get(k, 0.0) + v for k, v in again.items()}
-                understood_as = f"{previous[-1].strip()} {question.strip()}"
+        if previous and is_latin(query) == is_latin(normalize_question(previous[-1])):
+            outcome, understood_as = self._follow_up(question, query, previous[-1], outcome, first,
+                                                     mode, allowed, when)
         if timings is not None:
             timings.update(first)
         result = self._render(question, outcome, top_k, started, understood_as)
         result["filters"] = filters.to_json()
         return result
+
+    def _follow_up(self, question: str, query: str, previous: str, outcome: Outcome,
+                   timings: dict[str, float], mode: Mode, allowed: np.ndarray | None,
+                   when: TimeRange | None) -> tuple[Outcome, str | None]:
+        """The outcome of a question asked after ``previous``, and how it was understood
+        where the conversation changed it (None where the question stands alone).
+        ``timings`` gains the seconds of the searches made for it."""
+
+        def search_again(searched: str, read_as: str | None = None) -> Outcome:
+            again: dict[str, float] = {}
+            tried = self.run(normalize_question(searched), mode, read_as=read_as, allowed=allowed,
+                             when=when, timings=again)
+            for step, seconds in again.items():
+                timings[step] = timings.get(step, 0.0) + seconds
+            return tried
+
+        # A follow-up whose shape leaves something out (X呢？, 它…) is asked again in full:
+        # the first restatement the reader finds an answer for, most likely first. It
+        # replaces the question as typed even where that was "found": read alone, such a
+        # question gets a confident answer to something else (志愿服务队呢？ → 如今,身穿红马甲).
+        for full in [] if is_latin(query) else restatements(question, previous):
+            restated = search_again(full.text)
+            if self.is_found(restated) and (full.topic is None
+                                            or names(self._answer_passage(restated), full.topic)):
+                return restated, full.text
+        if not self._needs_context(outcome):
+            return outcome, None
+        # Otherwise a weak question ("总投资是多少？") borrows the previous question's
+        # subject, but only when that clearly helps: a self-contained new question that
+        # is answered on its own is never rewritten. The reader reads the follow-up itself
+        # over what the combined query finds: read together with the earlier question it
+        # would answer that one again.
+        combined = search_again(f"{previous} {query}", read_as=query)
+        # Kept only when it turns a weak result into a found answer: otherwise a question
+        # the corpus cannot answer would show the previous topic's passages.
+        if self.reader is not None:
+            better = self.is_found(combined) and not self.is_found(outcome)
+        else:
+            better = self.is_found(combined) and combined.confidence > outcome.confidence + 0.01
+        return (combined, f"{previous.strip()} {question.strip()}") if better else (outcome, None)
+
+    def _answer_passage(self, outcome: Outcome) -> str:
+        """The text of the passage the answer stands in ("" without an answer)."""
+        answer = outcome.short if self.reader is not None else outcome.answer
+        if answer is None or answer.passage_rank > len(outcome.hits):
+            return ""
+        return outcome.hits[answer.passage_rank - 1].chunk.text
 
     def _nothing(self, question: str, query: str, message: str, filters: Filters, started: float) -> dict:
         """The answer JSON for a question that searches nothing, saying why."""

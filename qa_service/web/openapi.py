@@ -140,9 +140,10 @@ SCHEMAS: dict[str, Any] = {
             "question": {"type": "string"},
             "query": {"type": "string", "description": "The normalised question that was searched."},
             "understood_as": {"type": ["string", "null"], "description": (
-                "A follow-up read together with the previous question of the history (the chat "
-                "page shows it as 按上文理解为：…); null when the question was read alone. A question "
-                "in another language than the previous one is never read as its follow-up.")},
+                "How a follow-up was read with the previous question of the history: restated in "
+                "full (志愿服务队呢？ -> 藁城区建成了多少个志愿服务队？) or the two questions together; "
+                "the chat page shows it as 按上文理解为：…. Null when the question was read alone. A "
+                "question in another language than the previous one is never read as its follow-up.")},
             "found": {"type": "boolean"}, "message": {"type": ["string", "null"]},
             "confidence": {"type": "number", "description": (
                 "With the reader: the calibrated probability that the answer is right. Without "

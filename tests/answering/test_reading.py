@@ -208,3 +208,20 @@ def test_with_the_reader_the_conversation_is_tried_only_for_a_question_not_answe
     unanswered = retriever.ask("北京冬奥会哪天开幕?", history=["第四季度项目观摩活动观摩了"])
     assert unanswered["found"] is False and unanswered["understood_as"] is None
     assert unanswered["query"] == "北京冬奥会哪天开幕?"
+
+
+def test_an_elliptical_follow_up_is_read_restated_not_as_typed(
+        index_dir: Path, fake_encoder: FakeEncoder) -> None:
+    # Read as typed, "志愿服务队呢？" gets a confident answer about something else (the real
+    # reader: 如今,身穿红马甲); restated from the question before it, the one asked.
+    reader = FakeReader({"志愿服务队呢": "身穿红马甲", "多少个志愿服务队": "1141支", "多少户": "14880户"})
+    retriever = retriever_with(index_dir, fake_encoder, reader)
+    alone = retriever.ask("志愿服务队呢？")
+    assert alone["found"] and alone["answer"]["text"] == "身穿红马甲"
+    result = retriever.ask("志愿服务队呢？", history=["藁城区建成了多少个新时代文明实践站？"])
+    assert result["found"] and result["answer"]["text"] == "1141支"
+    assert result["understood_as"] == "藁城区建成了多少个志愿服务队？"
+    # A new topic the passages do not name is not answered with the old topic's answer,
+    # though the restated question (藁城区完成了多少户北京冬奥会？) gets one from the reader.
+    other = retriever.ask("北京冬奥会呢？", history=[TOILETS])
+    assert other["found"] is False and other["understood_as"] is None
