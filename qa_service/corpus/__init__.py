@@ -27,8 +27,8 @@ from .ingest import (
     decode_bytes,
     parse_document,
     read_corpus,
-    repair_fragments,
 )
+from .layout import repair_fragments
 from .normalize import SCHEMA_WHITESPACE, is_blank, normalize_text
 from .sandbox import SandboxedReader
 from .vocabulary import VOCABULARY_FILE, Vocabulary, read_vocabulary, vocabulary_of

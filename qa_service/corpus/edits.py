@@ -21,7 +21,8 @@ from typing import Any
 
 from .atomic import atomic_write_text
 from .dates import normalise_date
-from .ingest import Article, classify, content_hash, paragraph_spans, repair_fragments
+from .ingest import Article, content_hash, paragraph_spans
+from .layout import classify, repair_fragments
 
 EDITS_FILE = ".edits.json"
 

@@ -328,6 +328,22 @@ def test_a_follow_up_rewrite_is_shown_to_the_user(page: Any) -> None:
     assert f"按上文理解为：{rewritten}" in ask(page, "总投资是多少?").inner_text()
 
 
+def test_an_older_article_that_says_otherwise_is_named_under_the_answer(page: Any) -> None:
+    with page.expect_request("**/api/ask") as request:
+        answer = ask(page, "图书馆藏书多少册？")
+    assert answer.locator(".older").count() == 0  # one article answers: nothing older to name
+    result = request.value.response().json()
+    article = {**result["answer"]["article"], "title": "图书馆旧馆", "date": "2019-05-01"}
+    older = {"text": "80万册", "article": article, "paragraph": 1, "char_start": 10, "char_end": 14}
+    body = json.dumps({**result, "answer": {**result["answer"], "older": [older]}})
+    page.route("**/api/ask", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                         body=body))
+    again = ask(page, "图书馆藏书多少册？")
+    # The newest article's answer stays the answer.
+    assert again.locator(".short-answer").inner_text() == result["answer"]["text"]
+    assert again.locator(".older").inner_text() == "较早的文章另有说法：80万册（《图书馆旧馆》 2019-05-01）"
+
+
 # 10
 def test_the_welcome_screen_shows_the_corpus_and_its_own_examples(page: Any) -> None:
     page.wait_for_selector(".example")
