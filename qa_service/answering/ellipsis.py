@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 _END = "？?。.！!"
 # "X呢?" (also "那X呢?"): the whole follow-up is one phrase and the particle.
-_AND_WHAT_ABOUT = re.compile(rf"^(?:那么?|那)?\s*(?P<topic>[^{_END}，,呢]{{1,30}}?)\s*呢\s*[{_END}]*$")
+_AND_WHAT_ABOUT = re.compile(rf"^(?:那么?|那)?\s*(?P<topic>[^{_END}，,呢\s]{{2,30}}?)\s*呢\s*[{_END}]*$")
 # Words that point back: a pronoun, or a demonstrative with the kind of thing it names.
 # Plural pointers (这些, 它们) are left alone: they mostly mean the things counted before,
 # not the subject.

@@ -9,13 +9,20 @@ Precision: on CPUs with native bfloat16 dot products (AVX512-BF16 or AMX), the f
 pass runs under bf16 autocast: 1.6-2.0x the passages/s of fp32 and 0.7-0.9x its time per
 question, with cosine > 0.9999 to the fp32 vectors and no loss in dense Recall@1 on CMRC
 dev (measured in benchmarks/encoding.py).
-Elsewhere bf16 is emulated and slower, so ``auto`` keeps fp32 there.
+Elsewhere bf16 is emulated and slower, so ``auto`` keeps fp32 there. A CPU may also report
+AVX512-BF16 and still multiply bf16 slower than fp32 (an Intel Xeon here: the reader read
+one passage in 165 ms in bf16 and 101 ms in fp32, while the AMD EPYC it was measured on
+took 59 ms in bf16), so ``auto`` times one matrix product of the models' shape in both
+and takes bf16 only where it is clearly faster.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -24,6 +31,8 @@ import numpy as np
 
 BUILTIN_MODEL = "multilingual-e5-small"
 PRECISIONS = ("auto", "fp32", "bf16")
+# bf16 rounds the weights: worth it only where it is clearly the faster.
+BF16_MIN_SPEEDUP = 1.15
 
 
 class EncoderError(RuntimeError):
@@ -68,11 +77,44 @@ def native_bf16() -> bool:
     return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
 
 
+@functools.cache
+def bf16_speedup() -> float:
+    """How many times faster than fp32 this CPU multiplies in bf16 (0.0 without native
+    bf16): the best of seven timings each, interleaved, of one product shaped as the
+    models' feed-forward layer over a passage (256 tokens x 384 -> 1536). About 40 ms,
+    once per process."""
+    if not native_bf16():
+        return 0.0
+    import torch
+
+    best: dict[torch.dtype, float] = {}
+
+    def measure() -> None:
+        # On one thread, as questions are answered, and in a thread of its own: torch
+        # keeps its thread count per calling thread, so the caller's stays as it was.
+        torch.set_num_threads(1)
+        tokens, weight = torch.randn(256, 384), torch.randn(1536, 384)
+        pairs = {dtype: (tokens.to(dtype), weight.to(dtype)) for dtype in (torch.float32, torch.bfloat16)}
+        best.update(dict.fromkeys(pairs, float("inf")))
+        with torch.inference_mode():
+            for _ in range(8):  # the first round warms up, and is timed like the others
+                for dtype, (x, w) in pairs.items():
+                    started = time.perf_counter()
+                    torch.nn.functional.linear(x, w)
+                    best[dtype] = min(best[dtype], time.perf_counter() - started)
+
+    probe = threading.Thread(target=measure, name="bf16-probe")
+    probe.start()
+    probe.join()
+    return best[torch.float32] / max(best[torch.bfloat16], 1e-9)
+
+
 def resolve_precision(precision: str) -> str:
+    """``auto`` as bf16 where this CPU multiplies bf16 clearly faster than fp32, else fp32."""
     if precision not in PRECISIONS:
         raise EncoderError(f"unknown precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
     if precision == "auto":
-        return "bf16" if native_bf16() else "fp32"
+        return "bf16" if bf16_speedup() >= BF16_MIN_SPEEDUP else "fp32"
     return precision
 
 

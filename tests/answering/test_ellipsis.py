@@ -44,6 +44,7 @@ def test_x_ne_offers_both_readings_and_names_its_topic() -> None:
     "这些项目总投资多少？",  # plural pointers mean the things counted, not the subject
     "其它区县完成了多少户？",  # 它 of 其它 (other) points at nothing
     "石家庄的市委书记是谁？",
+    "那呢？",  # no topic to ask about
 ])
 def test_questions_that_stand_alone_are_not_restated(question: str) -> None:
     assert restatements(question, "藁城区今年开工了多少个重点项目？") == []
