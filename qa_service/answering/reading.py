@@ -185,6 +185,9 @@ _UNIT = re.compile(r"[万亿千百]?(?:平方公里|平方米|立方米|公里|�
                    r"[个户人名位家项条次件台辆座所套间栋处只头棵株本册篇部份张架艘批起场届年月天周"
                    r"秒岁元吨斤克米亩度倍层级期])|[万亿]")
 _NUMBER_END = re.compile(r"[0-9０-９零〇一二三四五六七八九十百千万亿两余多]$")
+_ABOUT = re.compile(r"[余多]")  # 30182余处: "more than", between a number and its unit
+# The unit a passage gives an amount in (余立方米, 万人), where the question names none.
+_GIVEN_UNIT = re.compile(rf"[余多]?(?:{_UNIT.pattern})")
 
 
 def with_asked_unit(question: str, text: str, start: int, end: int) -> int:
@@ -192,19 +195,31 @@ def with_asked_unit(question: str, text: str, start: int, end: int) -> int:
 
     The reader often stops at the number (`14880` of `14880户`); a user who asked
     多少户 or 几个 expects the unit. The question names it (the measure word after
-    多少/几); where the passage repeats it right after the number, the span takes it,
-    still a verbatim slice of the passage.
+    多少/几); where the passage repeats it right after the number (or after 余/多:
+    `30182余处`), the span takes it, still a verbatim slice of the passage. A question
+    that asks an amount without naming a unit (清走了多少陈年垃圾？) takes the unit the
+    passage gives (`24万` → `24万余立方米`); one that names another unit than the passage's
+    keeps the bare number, which may count something else.
     """
+    unnamed = False
     for asked in _ASKED_AMOUNT.finditer(question):
         unit = _UNIT.match(question, asked.end())
         if unit is None:
+            unnamed = True
             continue
         word = unit.group()
         # The span may hold the unit's beginning already (5万 of 5万元).
         for held in range(len(word) - 1, -1, -1):
-            if (text[start:end].endswith(word[:held]) and text.startswith(word[held:], end)
-                    and _NUMBER_END.search(text[start : end - held])):
-                return end + len(word) - held
+            if not (text[start:end].endswith(word[:held]) and _NUMBER_END.search(text[start : end - held])):
+                continue
+            about = _ABOUT.match(text, end) if held == 0 else None
+            after = about.end() if about else end
+            if text.startswith(word[held:], after):
+                return after + len(word) - held
+    if unnamed and _NUMBER_END.search(text[start:end]):
+        given = _GIVEN_UNIT.match(text, end)
+        if given:
+            return given.end()
     return end
 
 

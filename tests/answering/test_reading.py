@@ -128,6 +128,11 @@ def test_spans_lose_stray_punctuation_at_their_edges_but_keep_pairs(span: str, e
     ("清走了多少陈年垃圾？", "清理积存垃圾24万余立方米,", "24万余立方米", "24万余立方米"),  # no unit asked
     ("讲评总结大会由谁主持？多少户", "马宇骏主持", "马宇骏", "马宇骏"),  # not an amount
     ("完成了多少户？", "共完成14880人", "14880", "14880"),  # the passage counts something else
+    ("小广告清掉了多少处？", "清理各类小广告30182余处,", "30182", "30182余处"),  # 余 before the unit
+    ("清走了多少陈年垃圾？", "清理积存垃圾24万余立方米,", "24万", "24万余立方米"),  # the passage's unit
+    ("全市人口有多少？", "常住人口1120万人,", "1120万", "1120万人"),
+    ("全市人口有多少？", "常住人口1120万,", "1120万", "1120万"),  # no unit to take
+    ("哪一年建成的？", "2019年建成", "2019", "2019"),  # not an amount
 ])
 def test_an_amount_keeps_the_unit_the_question_asks_in(question: str, text: str, span: str,
                                                        expected: str) -> None:
