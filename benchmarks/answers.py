@@ -114,7 +114,9 @@ class NoTime(TimeParser):
         return None
 
 
-def end_to_end(retriever: Retriever, questions: list[dict], results: Results) -> None:
+def end_to_end(retriever: Retriever, plain: Retriever, questions: list[dict], results: Results) -> None:
+    """The reader's answers against the answer sentence without it (``plain``: the
+    "before" column, its own evidence and sentence scores, which a reader skips)."""
     own = chunks_by_paragraph(retriever)
     em = score = old_inside = new_inside = 0.0
     old = {True: [], False: []}  # evidence, answerable / unanswerable
@@ -123,7 +125,8 @@ def end_to_end(retriever: Retriever, questions: list[dict], results: Results) ->
     n = 0
     for q in questions:
         pair = ask_both_ways(retriever, q["question"], own[q["paragraph"]])
-        if pair is None:
+        before = ask_both_ways(plain, q["question"], own[q["paragraph"]])
+        if pair is None or before is None:
             continue
         n += 1
         answered, removed = pair
@@ -131,11 +134,12 @@ def end_to_end(retriever: Retriever, questions: list[dict], results: Results) ->
         predicted = short.text if short else ""
         em += exact_match(predicted, q["answers"])
         score += f1(predicted, q["answers"])
-        old_inside += contains(answered.answer.text if answered.answer else None, q["answers"])
+        old_inside += contains(before[0].answer.text if before[0].answer else None, q["answers"])
         new_inside += contains(short.sentence if short else None, q["answers"])
         for outcome, answerable in ((answered, True), (removed, False)):
-            old[answerable].append(outcome.evidence if outcome.evidence is not None else -1.0)
             new[answerable].append(has_answer(outcome))
+        for outcome, answerable in zip(before, (True, False), strict=True):
+            old[answerable].append(outcome.evidence if outcome.evidence is not None else -1.0)
         kept += retriever.is_found(answered)
         rejected += not retriever.is_found(removed)
     old_t, old_r = rejected_at_keep(old[True], old[False])
@@ -413,7 +417,7 @@ def main() -> None:
             print(f"\nCMRC dev index: {build}")
             reading = Retriever(plain.index, encoder, reader=reader, reader_settings=reader_settings)
             if "e2e" in sections:
-                end_to_end(reading, questions, results)
+                end_to_end(reading, plain, questions, results)
             if "latency" in sections:
                 latency(reading, plain, questions[: args.latency_questions], results)
         if "build" in sections:
