@@ -174,5 +174,16 @@ def test_the_bf16_speedup_is_measured_only_where_the_cpu_has_bf16(monkeypatch: p
     assert encoder.bf16_speedup() == 0.0
     encoder.bf16_speedup.cache_clear()
     monkeypatch.setattr(encoder, "native_bf16", lambda: True)
+    import threading
+
+    import torch
+
+    before = torch.get_num_threads()
     assert encoder.bf16_speedup() > 0.0  # timed here, emulated or not: a real ratio
     encoder.bf16_speedup.cache_clear()
+    # The probe runs on one thread of its own; threads started after it keep the count.
+    later: list[int] = []
+    thread = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert torch.get_num_threads() == before and later == [before]

@@ -28,7 +28,7 @@ _AND_WHAT_ABOUT = re.compile(rf"^(?:那么?|那)?\s*(?P<topic>[^{_END}，,呢\s]
 _POINTER = re.compile(r"(?<!其)它(?!们)|(?:(?<!应)该|这个|那个|这一|此(?=[项次]))"
                       r"(?:项目|公司|企业|工程|活动|会议|大会|区|县|市|园区|政策|文件)?|^其(?![他它中次余实])")
 # Where the previous question's subject ends: its question word, or the first word of
-# its predicate (位置, 是, 有, 将...).
+# its predicate (在, 是, 位于, 预计...).
 _PREDICATE = re.compile(r"什么|多少|几|哪|谁|何|怎|如何|是否|有没有|是不是|为什么|在|是|位于|的|一共|"
                         r"今年|去年|预计|计划|已经")
 # An amount asked for something: 多少个新时代文明实践站 -> the thing is 新时代文明实践站.
@@ -50,11 +50,6 @@ def names(passage: str, topic: str) -> bool:
     if not pairs:
         return topic in passage
     return sum(pair in passage for pair in pairs) * 2 >= len(pairs)
-
-
-def is_elliptical(question: str) -> bool:
-    """Whether a Chinese question leaves out what the conversation said before it."""
-    return bool(_AND_WHAT_ABOUT.match(question.strip()) or _POINTER.search(question))
 
 
 def subject_of(question: str) -> str | None:

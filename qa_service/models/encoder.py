@@ -80,8 +80,8 @@ def native_bf16() -> bool:
 @functools.cache
 def bf16_speedup() -> float:
     """How many times faster than fp32 this CPU multiplies in bf16 (0.0 without native
-    bf16): the best of seven timings each, interleaved, of one product shaped as the
-    models' feed-forward layer over a passage (256 tokens x 384 -> 1536). About 40 ms,
+    bf16): the best of eight timings each, interleaved, of one product shaped as the
+    models' feed-forward layer over a passage (256 tokens x 384 -> 1536). About 50 ms,
     once per process."""
     if not native_bf16():
         return 0.0
@@ -92,6 +92,9 @@ def bf16_speedup() -> float:
     def measure() -> None:
         # On one thread, as questions are answered, and in a thread of its own: torch
         # keeps its thread count per calling thread, so the caller's stays as it was.
+        # A thread that starts torch work later takes the count set last anywhere, so
+        # the count this thread started with is set back at the end.
+        inherited = torch.get_num_threads()
         torch.set_num_threads(1)
         tokens, weight = torch.randn(256, 384), torch.randn(1536, 384)
         pairs = {dtype: (tokens.to(dtype), weight.to(dtype)) for dtype in (torch.float32, torch.bfloat16)}
@@ -102,6 +105,7 @@ def bf16_speedup() -> float:
                     started = time.perf_counter()
                     torch.nn.functional.linear(x, w)
                     best[dtype] = min(best[dtype], time.perf_counter() - started)
+        torch.set_num_threads(inherited)
 
     probe = threading.Thread(target=measure, name="bf16-probe")
     probe.start()
