@@ -191,6 +191,8 @@ def ask(question: str, model: str, model_cache: Path | None, precision: str, ind
 
 def format_answer(result: dict) -> str:
     lines = [f"问题 / question: {result['question']}  ({result['took_ms']:.0f} ms)"]
+    if result.get("understood_as"):  # a follow-up, read with the question before it
+        lines.append(f"按上文理解为 / read as: {result['understood_as']}")
     when = result.get("time_range")
     if when:
         lines.append(f"检索范围 / time: {when['start']} 至 {when['end']}（{when['text']}）")

@@ -187,3 +187,12 @@ def test_the_bf16_speedup_is_measured_only_where_the_cpu_has_bf16(monkeypatch: p
     thread.start()
     thread.join()
     assert torch.get_num_threads() == before and later == [before]
+
+
+def test_the_human_output_says_how_a_follow_up_was_read() -> None:
+    result = {"question": "志愿服务队呢？", "took_ms": 12.0, "found": True, "passages": [],
+              "understood_as": "藁城区建成了多少个志愿服务队？",
+              "answer": {"text": "1141支", "passage_rank": 1, "sentence": {"text": "注册志愿服务队1141支"}}}
+    shown = cli.format_answer(result).splitlines()
+    assert shown[1] == "按上文理解为 / read as: 藁城区建成了多少个志愿服务队？"
+    assert "read as" not in cli.format_answer({**result, "understood_as": None})
