@@ -19,6 +19,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..index import tokenize
+from .answer import question_terms
+
 _END = "？?。.！!"
 # "X呢?" (also "那X呢?"): the whole follow-up is one phrase and the particle.
 _AND_WHAT_ABOUT = re.compile(rf"^(?:那么?|那)?\s*(?P<topic>[^{_END}，,呢\s]{{2,30}}?)\s*呢\s*[{_END}]*$")
@@ -44,12 +47,11 @@ class Restatement:
 
 
 def names(passage: str, topic: str) -> bool:
-    """Whether ``passage`` names ``topic``: at least half of its character pairs occur in
-    it (石家庄市 is named by 石家庄), or the topic itself where it is one character."""
-    pairs = {topic[i : i + 2] for i in range(len(topic) - 1)}
-    if not pairs:
-        return topic in passage
-    return sum(pair in passage for pair in pairs) * 2 >= len(pairs)
+    """Whether ``passage`` names ``topic``: at least half of its terms (character pairs,
+    Latin words: the lexical index's) occur in it, so 石家庄市 is named by 石家庄."""
+    wanted = question_terms(topic)
+    found = wanted & set(tokenize(passage))
+    return bool(wanted) and len(found) * 2 >= len(wanted)
 
 
 def subject_of(question: str) -> str | None:

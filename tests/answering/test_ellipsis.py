@@ -60,3 +60,4 @@ def test_a_passage_names_a_topic_by_most_of_its_character_pairs() -> None:
     assert names("注册志愿服务队1141支", "志愿服务队")
     assert not names("全区共完成厕所改造14880户", "北京冬奥会")
     assert not names("上级部门和海关", "上海")  # its characters apart are not the name
+    assert names("中国联通5G智慧大厦项目开工", "5G大厦")
