@@ -179,7 +179,7 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-_ASKED_AMOUNT = re.compile(r"(?:多少|几)")
+_ASKED_AMOUNT = re.compile(r"(?:多少|几|\bhow (?:many|much)\b)", re.IGNORECASE)
 # Measure words and units, optionally after 万/亿 (多少万元): what an amount is counted in.
 _UNIT = re.compile(r"[万亿千百]?(?:平方公里|平方米|立方米|公里|千米|公斤|千克|公顷|小时|分钟|美元|千瓦|"
                    r"[个户人名位家项条次件台辆座所套间栋处只头棵株本册篇部份张架艘批起场届年月天周"

@@ -131,6 +131,7 @@ def test_spans_lose_stray_punctuation_at_their_edges_but_keep_pairs(span: str, e
     ("小广告清掉了多少处？", "清理各类小广告30182余处,", "30182", "30182余处"),  # 余 before the unit
     ("清走了多少陈年垃圾？", "清理积存垃圾24万余立方米,", "24万", "24万余立方米"),  # the passage's unit
     ("全市人口有多少？", "常住人口1120万人,", "1120万", "1120万人"),
+    ("How many households had their toilets renovated?", "共完成厕所改造14880户,", "14880", "14880户"),
     ("全市人口有多少？", "常住人口1120万,", "1120万", "1120万"),  # no unit to take
     ("哪一年建成的？", "2019年建成", "2019", "2019"),  # not an amount
 ])
