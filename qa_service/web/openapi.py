@@ -271,6 +271,9 @@ SCHEMAS: dict[str, Any] = {
             "model": {"type": "string"}, "uptime_s": {"type": "number"}, "pid": {"type": "integer"},
             "reader": {"type": ["string", "null"],
                        "description": "The reader's weights (QA_READER_WEIGHTS); null: none."},
+            "query_runtime": {"type": ["string", "null"], "enum": ["onnxruntime", "torch", None],
+                              "description": "What encodes questions: ONNX Runtime, or torch where its "
+                              "exported graph could not be used; null before the model is loaded."},
             "reload_error": {"type": "string"},
             "generation": {"type": "string"}, "built_at": {"type": "string"},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},

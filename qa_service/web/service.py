@@ -143,6 +143,8 @@ class ServiceState:
             "ready": retriever is not None,
             "model": self.model,
             "reader": self.reader_weights if self.reader is not None else None,
+            # onnxruntime or torch (models/onnx_queries.py); None until the model is loaded.
+            "query_runtime": getattr(self.encoder, "query_runtime", None),
             "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started_at, 1),
             "threads": {"question": QUESTION_THREADS, "build": resolve_threads(self.torch_threads),

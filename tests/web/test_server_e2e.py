@@ -70,6 +70,8 @@ def test_gunicorn_serves_answers_with_the_real_model(real_model_dir: Path, tmp_p
         assert body["ready"] and body["generation"] == "gen-000001"
         # The workers loaded torch with OpenMP threads that sleep, not spin, when idle.
         assert body["threads"]["omp_wait_policy"] == "PASSIVE"
+        # Questions are encoded by ONNX Runtime, from the graph exported into the model cache.
+        assert body["query_runtime"] == "onnxruntime"
 
         status, answer = http(base + "/api/ask", {"question": "藁城区完成了多少户厕所改造？"})
         assert status == 200

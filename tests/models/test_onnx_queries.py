@@ -1,0 +1,96 @@
+"""Questions encoded by ONNX Runtime: the vectors sentence-transformers gives, or not used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_service.models import SentenceTransformerEncoder
+from qa_service.models.onnx_queries import OnnxQueryError, _parts, load_onnx_queries
+
+QUESTIONS = [
+    "藁城区完成了多少户厕所改造？",
+    "How many households had their toilets renovated?",
+    "ＡＢＣ全角的问题１２３？",
+    "石家庄" * 400 + "是哪里？",  # longer than the model's 512 tokens: cut as torch cuts it
+]
+
+
+class Transformer:
+    pass
+
+
+class Pooling:
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def get_config_dict(self) -> dict:
+        return {"pooling_mode": self.mode, "include_prompt": True}
+
+
+class Normalize:
+    pass
+
+
+def test_only_mean_pooled_normalised_transformers_are_exported() -> None:
+    with pytest.raises(OnnxQueryError, match="pooling"):
+        _parts([Transformer(), Pooling("cls"), Normalize()])
+    with pytest.raises(OnnxQueryError, match="pipeline"):
+        _parts([Transformer(), Pooling("mean")])
+
+
+@pytest.fixture(scope="module")
+def torch_encoder(real_model_dir: Path) -> SentenceTransformerEncoder:
+    return SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent, precision="fp32",
+                                      onnx_queries=False)
+
+
+@pytest.mark.slow
+def test_questions_get_the_vectors_torch_gives(real_encoder, torch_encoder) -> None:
+    assert real_encoder.query_runtime == "onnxruntime"
+    assert torch_encoder.query_runtime == "torch"
+    expected = torch_encoder.encode_queries(QUESTIONS)
+    together = real_encoder.encode_queries(QUESTIONS)  # padded to the longest
+    alone = np.stack([real_encoder.encode_queries([q])[0] for q in QUESTIONS])
+    for vectors in (together, alone):
+        assert vectors.dtype == np.float32 and vectors.shape == expected.shape
+        assert (vectors * expected).sum(axis=1).min() >= 0.99999
+    # A large batch goes to torch, on every core, with the same vectors.
+    many = real_encoder.encode_queries(QUESTIONS * 3)
+    assert (many[:4] * expected).sum(axis=1).min() >= 0.99999
+
+
+@pytest.mark.slow
+def test_the_graph_is_exported_once_and_a_damaged_one_replaced(torch_encoder, real_model_dir: Path,
+                                                               tmp_path: Path) -> None:
+    model = torch_encoder._model
+    load_onnx_queries(model, str(real_model_dir), tmp_path)
+    (graph,) = (tmp_path / "onnx").glob("*.onnx")
+    written = graph.stat().st_mtime_ns
+    load_onnx_queries(model, str(real_model_dir), tmp_path)
+    assert graph.stat().st_mtime_ns == written  # reused, not exported again
+    assert not list((tmp_path / "onnx").glob("*.partial"))
+
+    graph.write_bytes(b"not a graph")
+    with pytest.raises(OnnxQueryError, match="exported again"):
+        load_onnx_queries(model, str(real_model_dir), tmp_path)
+    assert not graph.exists()
+    encoder = load_onnx_queries(model, str(real_model_dir), tmp_path)
+    expected = torch_encoder.encode_queries(QUESTIONS[:1])
+    assert float(encoder.encode(QUESTIONS[:1])[0] @ expected[0]) >= 0.99999
+
+
+@pytest.mark.slow
+def test_without_the_graph_questions_are_encoded_by_torch(real_model_dir: Path, torch_encoder,
+                                                          monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    def refuse(*args: object) -> None:
+        raise OnnxQueryError("the exported graph gives cosine 0.5 to sentence-transformers")
+
+    monkeypatch.setattr("qa_service.models.encoder.load_onnx_queries", refuse)
+    encoder = SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent, precision="fp32")
+    assert encoder.query_runtime == "torch"
+    assert "encoded by sentence-transformers: the exported graph gives cosine 0.5" in capsys.readouterr().err
+    vectors = encoder.encode_queries(QUESTIONS[:2])
+    assert (vectors * torch_encoder.encode_queries(QUESTIONS[:2])).sum(axis=1).min() >= 0.99999
