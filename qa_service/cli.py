@@ -124,7 +124,7 @@ def index(corpus_dir: Path, model: str, model_cache: Path | None, precision: str
         click.echo(json.dumps(message) if as_json else f"now serving {previous} (was {current})")
         return
     check_build_settings(settings)  # a wrong cluster address fails now, not after loading the model
-    encoder = load_encoder(settings)
+    encoder = load_encoder(settings, questions=False)  # a build embeds passages only
     summary = build_index(settings, encoder, show_progress=not as_json, full=full)
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False) if as_json else summary.describe())
 

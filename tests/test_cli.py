@@ -15,7 +15,7 @@ from .conftest import FakeEncoder, FakeReader
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, corpus_dir: Path) -> CliRunner:
     fake = FakeEncoder(name="multilingual-e5-small")
-    monkeypatch.setattr(models, "load_encoder", lambda config: fake)
+    monkeypatch.setattr(models, "load_encoder", lambda config, questions=True: fake)
     monkeypatch.setattr(answering, "load_configured_reader",
                         lambda weights, cache, precision: (FakeReader(), ReaderSettings()))
     monkeypatch.setenv("QA_CORPUS_DIR", str(corpus_dir))
@@ -115,18 +115,19 @@ def test_options_double_as_environment_variables(runner: CliRunner, tmp_path: Pa
 
 def test_precision_reaches_the_encoder_and_bad_values_are_refused(
         monkeypatch: pytest.MonkeyPatch, runner: CliRunner) -> None:
-    asked: list[str] = []
+    asked: list[tuple[str, bool]] = []
     fake = FakeEncoder(name="multilingual-e5-small")
 
-    def load(config: models.EncoderConfig) -> FakeEncoder:
-        asked.append(config.precision)
+    def load(config: models.EncoderConfig, questions: bool = True) -> FakeEncoder:
+        asked.append((config.precision, questions))
         return fake
 
     monkeypatch.setattr(models, "load_encoder", load)
     assert runner.invoke(cli.main, ["index", "--precision", "fp32"]).exit_code == 0
     monkeypatch.setenv("QA_PRECISION", "bf16")
     assert runner.invoke(cli.main, ["ask", "厕所改造多少户?"]).exit_code == 0
-    assert asked == ["fp32", "bf16"]
+    # A build embeds passages only: it does not load the question encoder's graph.
+    assert asked == [("fp32", False), ("bf16", True)]
     result = runner.invoke(cli.main, ["index", "--precision", "fp8"])
     assert result.exit_code == 2 and "fp8" in result.output
 

@@ -125,7 +125,7 @@ def test_cli_reports_a_full_disk_in_one_line(settings: Settings, fake_encoder: F
 
     from qa_service import cli, models
 
-    monkeypatch.setattr(models, "load_encoder", lambda config: fake_encoder)
+    monkeypatch.setattr(models, "load_encoder", lambda config, questions=True: fake_encoder)
     def no_space(*args: Any, **kwargs: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -146,7 +146,7 @@ def test_cli_ask_survives_nasty_questions(settings: Settings, fake_encoder: Fake
     from qa_service.answering import ReaderSettings
 
     build_index(settings, fake_encoder)
-    monkeypatch.setattr(models, "load_encoder", lambda config: fake_encoder)
+    monkeypatch.setattr(models, "load_encoder", lambda config, questions=True: fake_encoder)
     monkeypatch.setattr(answering, "load_configured_reader",
                         lambda weights, cache, precision: (FakeReader(), ReaderSettings()))
     result = CliRunner().invoke(cli.main, ["ask", question, "--json", "--index-dir", str(settings.index_dir)])

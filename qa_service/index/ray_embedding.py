@@ -71,7 +71,7 @@ class EmbeddingActor:
         self.threads = threads
         self.batch_size = batch_size
         use_threads(threads)
-        self.encoder = load_encoder(spec)
+        self.encoder = load_encoder(spec, questions=False)
         if self.encoder.dimension != dimension:  # another model under the same name on this node
             raise RayBuildError(f"the model {spec.model!r} on node {os.uname().nodename} gives "
                                 f"{self.encoder.dimension}-dimensional vectors, the driver's {dimension}")

@@ -213,6 +213,9 @@ class EncoderConfig(Protocol):
     def precision(self) -> str: ...
 
 
-def load_encoder(config: EncoderConfig) -> Encoder:
-    """The configured encoder: ``config.model`` at ``config.precision``, built-ins under ``model_cache``."""
-    return SentenceTransformerEncoder(config.model, config.model_cache, precision=config.precision)
+def load_encoder(config: EncoderConfig, questions: bool = True) -> Encoder:
+    """The configured encoder: ``config.model`` at ``config.precision``, built-ins under
+    ``model_cache``. ``questions=False`` for one that only embeds passages (builds, Ray
+    actors): it skips loading the ONNX Runtime graph for questions."""
+    return SentenceTransformerEncoder(config.model, config.model_cache, precision=config.precision,
+                                      onnx_queries=questions)

@@ -161,7 +161,7 @@ def test_cli_index_json_reports_the_incremental_summary(
 
     from qa_service import cli, models
 
-    monkeypatch.setattr(models, "load_encoder", lambda config: FakeEncoder())
+    monkeypatch.setattr(models, "load_encoder", lambda config, questions=True: FakeEncoder())
     args = ["index", "--corpus", str(settings.corpus_dir), "--index-dir", str(settings.index_dir), "--json"]
     assert CliRunner().invoke(cli.main, args).exit_code == 0
     (settings.corpus_dir / "library.txt").write_text(LIBRARY_ARTICLE, encoding="utf-8")
