@@ -82,8 +82,10 @@ def load_onnx_queries(model: Any, location: str, cache_dir: Path) -> OnnxQueryEn
     expected = np.asarray(model.encode_query([PROBE], convert_to_numpy=True, normalize_embeddings=True,
                                              show_progress_bar=False), dtype=np.float32)
     cosine = float(encoder.encode([PROBE])[0] @ expected[0])
-    if not cosine >= MIN_PROBE_COSINE:
-        raise OnnxQueryError(f"the exported graph {path} gives cosine {cosine:.6f} to sentence-transformers")
+    if not cosine >= MIN_PROBE_COSINE:  # e.g. another model's graph under the same name
+        path.unlink(missing_ok=True)
+        raise OnnxQueryError(f"the exported graph {path} gives cosine {cosine:.6f} to sentence-transformers; "
+                             "it is exported again on the next start")
     return encoder
 
 

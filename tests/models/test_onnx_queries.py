@@ -94,3 +94,14 @@ def test_without_the_graph_questions_are_encoded_by_torch(real_model_dir: Path, 
     assert "encoded by sentence-transformers: the exported graph gives cosine 0.5" in capsys.readouterr().err
     vectors = encoder.encode_queries(QUESTIONS[:2])
     assert (vectors * torch_encoder.encode_queries(QUESTIONS[:2])).sum(axis=1).min() >= 0.99999
+
+
+@pytest.mark.slow
+def test_a_graph_that_gives_other_vectors_is_not_used(torch_encoder, real_model_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa_service.models import onnx_queries
+
+    monkeypatch.setattr(onnx_queries, "MIN_PROBE_COSINE", 1.5)  # no graph can reach it
+    with pytest.raises(OnnxQueryError, match="gives cosine"):
+        load_onnx_queries(torch_encoder._model, str(real_model_dir), tmp_path)
+    assert not list((tmp_path / "onnx").glob("*.onnx"))  # exported again next time
