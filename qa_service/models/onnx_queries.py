@@ -1,8 +1,10 @@
 """Questions encoded with ONNX Runtime: the vectors sentence-transformers gives, in half the time.
 
 A question is a few dozen tokens, so its forward pass through the 12 layers is mostly
-torch's per-operation overhead: 23 ms in torch against 10 ms in ONNX Runtime for a CMRC
-question on one thread of the 2-core machine (benchmarks/answers.py, latency section).
+torch's per-operation overhead: 23.0 ms in torch against 12.4 ms in ONNX Runtime for a
+CMRC question on one thread of the 2-core machine (the encode step of
+benchmarks/serving.py; `ask` without the reader went from 28.3 to 17.1 ms p50 in
+benchmarks/answers.py's latency section).
 For a reader passage of ~170 tokens the two take the same time (arithmetic dominates),
 which is why only questions go this way.
 
