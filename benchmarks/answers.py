@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -74,8 +74,12 @@ KEEP = 0.95  # of answerable questions, where thresholds are compared
 SECTIONS = ("reading", "e2e", "latency", "bulletins", "build")
 
 
-def has_answer(outcome: Outcome) -> float:
-    return outcome.short.has_answer if outcome.short else 0.0
+def evidence(retriever: Retriever, outcome: Outcome) -> float:
+    """What "found" is decided on: the reader's has-answer and the passage's cosine."""
+    short = outcome.short
+    if short is None:
+        return -100.0
+    return retriever.reader_settings.evidence(short.has_answer, outcome.query, short.similarity)
 
 
 def rejected_at_keep(answerable: list[float], unanswerable: list[float]) -> tuple[float, float]:
@@ -120,7 +124,7 @@ def end_to_end(retriever: Retriever, plain: Retriever, questions: list[dict], re
     own = chunks_by_paragraph(retriever)
     em = score = old_inside = new_inside = 0.0
     old = {True: [], False: []}  # evidence, answerable / unanswerable
-    new = {True: [], False: []}  # has-answer
+    new = {True: [], False: []}  # the reader's evidence
     kept = rejected = 0
     n = 0
     for q in questions:
@@ -137,7 +141,7 @@ def end_to_end(retriever: Retriever, plain: Retriever, questions: list[dict], re
         old_inside += contains(before[0].answer.text if before[0].answer else None, q["answers"])
         new_inside += contains(short.sentence if short else None, q["answers"])
         for outcome, answerable in ((answered, True), (removed, False)):
-            new[answerable].append(has_answer(outcome))
+            new[answerable].append(evidence(retriever, outcome))
         for outcome, answerable in zip(before, (True, False), strict=True):
             old[answerable].append(outcome.evidence if outcome.evidence is not None else -1.0)
         kept += retriever.is_found(answered)
@@ -153,7 +157,7 @@ def end_to_end(retriever: Retriever, plain: Retriever, questions: list[dict], re
     print(f"| answer.text EM / F1 | - | {100 * em / n:.1f} / {100 * score / n:.1f} |")
     print(f"| gold answer inside the answer sentence | {old_inside / n:.3f} | {new_inside / n:.3f} |")
     print(f"| unanswerable rejected at {KEEP:.0%} answerable kept | {old_r:.3f} (evidence >= {old_t:.4f}) "
-          f"| {new_r:.3f} (has-answer >= {new_t:.4f}) |")
+          f"| {new_r:.3f} (evidence >= {new_t:.4f}) |")
     print(f"| shipped threshold: answerable kept / unanswerable rejected | {old_kept:.3f} / {old_rej:.3f} "
           f"| {kept / n:.3f} / {rejected / n:.3f} |")
     results.add(section, "answer.text EM / F1", f"{100 * em / n:.1f} / {100 * score / n:.1f}", "",
@@ -297,8 +301,11 @@ def latency(reading: Retriever, plain: Retriever, questions: list[dict], results
 
 
 def calibrate(encoder: object, reader: object, cache: Path, limit: int | None = None) -> dict:
-    """Threshold and Platt scaling on XQuAD zh paragraphs, Chinese and English questions,
-    of its test half (the reader learns English questions from the other half)."""
+    """Threshold, cosine weight and probability scaling on XQuAD zh paragraphs, Chinese and
+    English questions, of its test half (the reader learns English questions from the
+    other half). Each question is asked three times: with its paragraph (answerable),
+    without it (unanswerable on the subject: the article's other paragraphs remain), and
+    without its whole article (unanswerable, nothing on the subject is left)."""
     paragraphs: dict[str, tuple[str, str]] = {}
     questions: list[dict] = []
     pids: dict[tuple[int, int], str] = {}
@@ -307,68 +314,99 @@ def calibrate(encoder: object, reader: object, cache: Path, limit: int | None = 
         paragraphs.setdefault(pid, (f"{q.title} {q.paragraph}", q.context))
         for text in (q.qa["question"], q.english):
             if text:
-                questions.append({"question": text, "paragraph": pid, "answers": q.answers})
+                questions.append({"question": text, "paragraph": pid, "article": q.article,
+                                  "answers": q.answers})
     retriever, build = build_or_reuse("xquad-test", paragraphs, encoder, cache)  # type: ignore[arg-type]
     retriever.reader = reader  # type: ignore[assignment]
     own = chunks_by_paragraph(retriever)
-    # Per language: (has-answer, old evidence, answer right) with and without the paragraph.
-    rows: dict[str, dict[bool, list[tuple[float, float, bool]]]] = {
-        lang: {True: [], False: []} for lang in ("zh", "latin")}
+    articles: dict[int, list[int]] = {}
+    for (article, _), pid in pids.items():
+        articles.setdefault(article, []).extend(own[pid])
+    rows: dict[str, list[Ask]] = {"zh": [], "latin": []}
     for q in questions[:limit]:
         pair = ask_both_ways(retriever, q["question"], own[q["paragraph"]])
         if pair is None:
             continue
         answered, removed = pair
+        elsewhere = retriever.run(answered.query, exclude=articles[q["article"]])
         lang = "latin" if is_latin(answered.query) else "zh"
         short = answered.short
         right = bool(short) and f1(short.text, q["answers"]) >= 0.5  # type: ignore[union-attr]
-        for outcome, holds in ((answered, True), (removed, False)):
-            evidence = outcome.evidence if outcome.evidence is not None else -1.0
-            rows[lang][holds].append((has_answer(outcome), evidence, right and holds))
-    entries = {lang: fit_calibration(lang, values) for lang, values in rows.items()}
-    n = sum(len(v[True]) for v in rows.values())
-    return {**entries["zh"], "latin": entries["latin"],
+        for outcome, kind in ((answered, "answerable"), (removed, "paragraph"), (elsewhere, "article")):
+            span = outcome.short
+            rows[lang].append(Ask(span.has_answer if span else 0.0, span.similarity if span else None,
+                                  kind, right and kind == "answerable"))
+    center = float(np.median([a.similarity for lang in rows.values() for a in lang
+                              if a.kind == "answerable" and a.similarity is not None]))
+    entries = {lang: fit_calibration(lang, values, center) for lang, values in rows.items()}
+    n = sum(a.kind == "answerable" for v in rows.values() for a in v)
+    return {**entries["zh"], "dense_center": round(center, 4), "latin": entries["latin"],
             "source": f"benchmarks/answers.py --write-calibration on the test half of XQuAD zh "
                       f"paragraphs ({build}), "
-                      f"{n} Chinese and English questions with and without their paragraph, each "
-                      f"language apart: Chinese keeps {KEEP:.0%} of answerable, English the "
-                      f"threshold handling the most asks right; right = F1 >= 0.5"}
+                      f"{n} Chinese and English questions with their paragraph, without it, and "
+                      f"without their article, each language apart: Chinese keeps {KEEP:.0%} of "
+                      f"answerable, English the threshold handling the most asks right; the "
+                      f"cosine weight is the one rejecting the most unanswerable asks there; "
+                      f"right = F1 >= 0.5"}
 
 
-def fit_calibration(lang: str, rows: dict[bool, list[tuple[float, float, bool]]]) -> dict:
-    """The threshold keeping KEEP of answerable asks, and Platt scaling of P(right)."""
+@dataclass(frozen=True)
+class Ask:
+    """One calibration ask: what the reader found, and what the truth was."""
+
+    has_answer: float
+    similarity: float | None  # cosine of the question and the answer's passage
+    kind: str  # "answerable", or unanswerable: "paragraph" or "article" taken out
+    right: bool  # answerable, and the answer found right
+
+
+DENSE_WEIGHTS = tuple(2.5 * k for k in range(17))  # 0 to 40: the cosine weights tried
+
+
+def fit_calibration(lang: str, rows: list[Ask], center: float) -> dict:
+    """The cosine weight rejecting the most unanswerable asks, the threshold (keeping KEEP
+    of answerable asks; for English the one handling the most asks right), and Platt
+    scaling of P(right), all on the evidence logit(has-answer) + weight × (cosine − center)."""
     from sklearn.linear_model import LogisticRegression
 
-    def logit(p: np.ndarray) -> np.ndarray:
-        p = np.clip(p, 1e-6, 1 - 1e-6)
-        return np.log(p / (1 - p))
+    def evidence(weight: float) -> np.ndarray:
+        settings = ReaderSettings(dense_weight=weight, dense_center=center, latin_dense_weight=weight)
+        return np.asarray([settings.evidence(a.has_answer, "", a.similarity) for a in rows])
 
-    every = rows[True] + rows[False]
-    has = np.asarray([r[0] for r in every])
-    right = np.asarray([int(r[2]) for r in every])
-    platt = LogisticRegression().fit(logit(has).reshape(-1, 1), right)
-    threshold, rejected = rejected_at_keep([r[0] for r in rows[True]], [r[0] for r in rows[False]])
-    # Would the old evidence add anything? Logistic regression on both, scored by the
-    # rejection it reaches at the same share kept (in-sample, so an upper bound).
-    x = np.column_stack([logit(has), [r[1] for r in every]])
-    both = LogisticRegression().fit(x, [1] * len(rows[True]) + [0] * len(rows[False])).decision_function(x)
-    n = len(rows[True])
-    _, old = rejected_at_keep([r[1] for r in rows[True]], [r[1] for r in rows[False]])
-    _, combined = rejected_at_keep(list(both[:n]), list(both[n:]))
-    print(f"XQuAD {lang} ({n} questions): has-answer >= {threshold:.4f} keeps {KEEP:.0%}, rejects "
-          f"{rejected:.3f} of unanswerable (old evidence {old:.3f}, both in-sample {combined:.3f}); "
-          f"P(right) = sigmoid({platt.coef_[0][0]:.3f} * logit + {platt.intercept_[0]:.3f})")
-    if lang == "latin":
-        # English questions: the reader finds the right span far less often, so keeping 95%
-        # of them would show a wrong answer for most (`Who hosted...?` -> an unrelated
-        # name). Their threshold is the one that handles the most asks right instead.
-        best, handled = best_threshold(rows)
-        kept = float(np.mean(np.asarray([r[0] for r in rows[True]]) >= best))
-        gone = float(np.mean(np.asarray([r[0] for r in rows[False]]) < best))
-        print(f"XQuAD {lang}: best threshold {best:.4f} handles {handled:.3f} of asks right "
-              f"(keeps {kept:.3f}, rejects {gone:.3f}); used instead of the {KEEP:.0%}-kept one")
-        threshold = best
-    return {"min_has_answer": round(threshold, 4),
+    kinds = np.asarray([a.kind for a in rows])
+    holds = kinds == "answerable"
+
+    def rule(z: np.ndarray) -> tuple[float, float]:
+        """(threshold, how good it is) for evidence z."""
+        if lang == "latin":
+            # English questions: the reader finds the right span far less often, so
+            # keeping 95% of them would show a wrong answer for most (`Who hosted...?` ->
+            # an unrelated name). Their threshold is the one that handles the most asks right.
+            answerable = [a for a in rows if a.kind == "answerable"]
+            table = {True: [(float(v), 0.0, a.right) for v, a in zip(z[holds], answerable, strict=True)],
+                     False: [(float(v), 0.0, False) for v in z[~holds]]}
+            return best_threshold(table)
+        threshold, rejected = rejected_at_keep(list(z[holds]), list(z[~holds]))
+        return threshold, rejected
+
+    measure = "asks handled right" if lang == "latin" else f"unanswerable rejected at {KEEP:.0%} kept"
+    print(f"XQuAD {lang}: cosine weight, threshold, {measure} (rejected: paragraph / article taken out)")
+    tried = []
+    for weight in DENSE_WEIGHTS:
+        z = evidence(weight)
+        threshold, quality = rule(z)
+        by_kind = [float(np.mean(z[kinds == k] < threshold)) for k in ("paragraph", "article")]
+        tried.append((quality, -weight, threshold))
+        print(f"  {weight:4.1f}  {threshold:7.3f}  {quality:.3f}  ({by_kind[0]:.3f} / {by_kind[1]:.3f})")
+    quality, weight, threshold = max(tried)  # the best; of equals, the smallest weight
+    weight = -weight
+    z = evidence(weight)
+    right = np.asarray([int(a.right) for a in rows])
+    platt = LogisticRegression().fit(z.reshape(-1, 1), right)
+    slope, intercept = platt.coef_[0][0], platt.intercept_[0]
+    print(f"XQuAD {lang} ({int(holds.sum())} questions): weight {weight}, evidence >= {threshold:.4f} "
+          f"({quality:.3f}); P(right) = sigmoid({slope:.3f} * evidence + {intercept:.3f})")
+    return {"min_evidence": round(threshold, 4), "dense_weight": weight,
             "platt": [round(float(platt.coef_[0][0]), 4), round(float(platt.intercept_[0]), 4)]}
 
 
@@ -407,8 +445,8 @@ def main() -> None:
                                         encoding="utf-8")
             reader_settings = ReaderSettings.from_calibration(entry)
             print(f"wrote {CALIBRATION_FILE}")
-        print(f"# reader {args.weights.name} ({weights_digest(args.weights)}): found at has-answer >= "
-              f"{reader_settings.min_has_answer}")
+        print(f"# reader {args.weights.name} ({weights_digest(args.weights)}): found at evidence >= "
+              f"{reader_settings.min_evidence} (cosine weight {reader_settings.dense_weight})")
 
         if "reading" in sections:
             reading_alone(reader, args.read_limit, results)

@@ -33,38 +33,78 @@ from .search import Hit, lexical_weight
 
 @dataclass(frozen=True)
 class ReaderSettings:
+    """How the reader's findings become "found" and a confidence.
+
+    "Found" is decided on the evidence of a span: logit(has-answer) plus, where the
+    calibration measured that it helps, ``dense_weight`` × (the question's cosine with the
+    passage − ``dense_center``). The reader alone cannot tell a passage on another subject
+    apart from one on the subject that does not say the answer as well as it tells either
+    from an answering passage; the cosine separates the first kind (benchmarks/answers.py
+    calibrates on both kinds).
+    """
+
     # Passages read per question: the first alone, and the next ones only when the reader
     # finds no answer in it (most questions are answered by the first passage, and each
     # passage read costs ~40 ms on one core; benchmarks/answers.py).
     passages: int = 3
-    # Used where the weights have no measured calibration: the has-answer head's own
-    # decision boundary.
-    min_has_answer: float = 0.5
-    # Logistic scaling of logit(has_answer) into P(answer right): (slope, intercept).
+    # The evidence a found answer needs. Without a measured calibration: the has-answer
+    # head's own decision boundary (logit 0.5 = 0) and no cosine term.
+    min_evidence: float = 0.0
+    # Logistic scaling of the evidence into P(answer right): (slope, intercept).
     platt: tuple[float, float] = (1.0, 0.0)
+    dense_weight: float = 0.0
+    dense_center: float = 0.0
     # The same for questions written mostly in Latin letters: the reader is much less
     # sure of English questions over Chinese text, so one threshold for both would
     # either reject most English questions or keep most unanswerable Chinese ones.
-    latin_min_has_answer: float = 0.5
+    latin_min_evidence: float = 0.0
     latin_platt: tuple[float, float] = (1.0, 0.0)
+    latin_dense_weight: float = 0.0
 
     @classmethod
     def from_calibration(cls, entry: dict | None, passages: int = 3) -> ReaderSettings:
         if not entry:
             return cls(passages=passages)
         latin = entry.get("latin", entry)
-        return cls(passages=passages, min_has_answer=float(entry["min_has_answer"]),
-                   platt=_pair(entry.get("platt")), latin_min_has_answer=float(latin["min_has_answer"]),
-                   latin_platt=_pair(latin.get("platt")))
+        return cls(passages=passages, min_evidence=_min_evidence(entry), platt=_pair(entry.get("platt")),
+                   dense_weight=float(entry.get("dense_weight", 0.0)),
+                   dense_center=float(entry.get("dense_center", 0.0)),
+                   latin_min_evidence=_min_evidence(latin), latin_platt=_pair(latin.get("platt")),
+                   latin_dense_weight=float(latin.get("dense_weight", 0.0)))
 
-    def threshold(self, question: str) -> float:
-        return self.latin_min_has_answer if is_latin(question) else self.min_has_answer
+    def evidence(self, has_answer: float, question: str = "", similarity: float | None = None) -> float:
+        """logit(has-answer), plus the weighted cosine of question and passage where known."""
+        weight = self.latin_dense_weight if is_latin(question) else self.dense_weight
+        term = 0.0 if similarity is None else weight * (similarity - self.dense_center)
+        return _logit(has_answer) + term
 
-    def probability(self, has_answer: float, question: str = "") -> float:
-        """How likely an answer with this has-answer score is right, as calibrated."""
-        p = min(max(has_answer, 1e-6), 1 - 1e-6)
+    def accepts(self, has_answer: float, question: str = "", similarity: float | None = None) -> bool:
+        """Whether a span with this has-answer score, in a passage with this cosine, is a
+        found answer to the question."""
+        evidence = self.evidence(has_answer, question, similarity)
+        return evidence >= (self.latin_min_evidence if is_latin(question) else self.min_evidence)
+
+    def found(self, span: SpanAnswer | None, question: str) -> bool:
+        return span is not None and self.accepts(span.has_answer, question, span.similarity)
+
+    def probability(self, has_answer: float, question: str = "", similarity: float | None = None) -> float:
+        """How likely a span with this evidence is the right answer, as calibrated."""
         slope, intercept = self.latin_platt if is_latin(question) else self.platt
-        return 1.0 / (1.0 + math.exp(-(slope * math.log(p / (1 - p)) + intercept)))
+        evidence = self.evidence(has_answer, question, similarity)
+        return 1.0 / (1.0 + math.exp(-(slope * evidence + intercept)))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _min_evidence(entry: dict) -> float:
+    """The evidence threshold of a calibration entry; entries from before the cosine term
+    give a has-answer probability instead."""
+    if "min_evidence" in entry:
+        return float(entry["min_evidence"])
+    return _logit(float(entry.get("min_has_answer", 0.5)))
 
 
 def is_latin(question: str) -> bool:
@@ -93,6 +133,7 @@ class SpanAnswer:
     sentence_end: int
     sentence: str
     read_as: str | None = None  # the question in the passage's words (vocabulary), if reworded
+    similarity: float | None = None  # cosine of the question and the passage (dense search)
 
 
 def load_configured_reader(reader_weights: str, model_cache: Path,
@@ -123,8 +164,11 @@ def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits
     # Each passage is read with the question in its own words: an official-vocabulary
     # term the passage does not use is replaced by the one it does (一把手 → 书记).
     asked = [index.vocabulary.question_for(question, hit.chunk.text) for hit in read]
+    similarity = passage_similarities(hits)[: len(read)]
     spans = reader.read(asked[0], [read[0].chunk.text])
-    if len(read) > 1 and (read_all or spans[0] is None or spans[0].has_answer < settings.threshold(question)):
+    lead = spans[0]
+    if len(read) > 1 and (read_all or lead is None
+                          or not settings.accepts(lead.has_answer, question, similarity[0])):
         spans += reader.read_pairs(asked[1:], [hit.chunk.text for hit in read[1:]])  # one batch
     answers = []
     for rank, (hit, span, wording) in enumerate(zip(read, spans, asked, strict=False), start=1):
@@ -143,7 +187,7 @@ def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits
             chunk.text[first:last], span.has_answer, span.score,
             sentence_start, sentence_end,
             chunk.text[sentence_start - chunk.char_start : sentence_end - chunk.char_start],
-            wording if wording != question else None))
+            wording if wording != question else None, similarity[rank - 1]))
     # The passage the reader is surest holds the answer; the span score breaks ties.
     return sorted(answers, key=lambda a: (a.has_answer, a.score), reverse=True)
 
@@ -154,6 +198,14 @@ _LEADING = set(" \t\r\n\u3000“‘「『（(《〈【[,，.。;；:：、!！?�
 _TRAILING = set(" \t\r\n\u3000”’」』）)》〉】],，.。;；:：、!！?？")
 _PAIRS = {"“": "”", "‘": "’", "「": "」", "『": "』", "（": "）", "(": ")", "《": "》", "〈": "〉",
           "【": "】", "[": "]"}
+
+
+def passage_similarities(hits: list[Hit]) -> list[float | None]:
+    """Each hit's cosine with the question. A passage only lexical search found lies below
+    dense search's last candidate, so it gets that candidate's cosine (an upper bound)."""
+    known = [h.dense for h in hits if h.dense is not None]
+    floor = min(known) if known else None
+    return [h.dense if h.dense is not None else floor for h in hits]
 
 
 def trimmed(text: str, start: int, end: int) -> tuple[int, int]:

@@ -85,8 +85,7 @@ class Retriever:
         if self.reader is not None:
             # The reader read the question with the passages: its has-answer probability,
             # measured against the threshold calibrated for its weights, decides.
-            short = outcome.short
-            return short is not None and short.has_answer >= self.reader_settings.threshold(outcome.query)
+            return self.reader_settings.found(outcome.short, outcome.query)
         if outcome.answer is None:
             return False
         min_evidence, evidence = self.index.min_evidence, outcome.evidence
@@ -182,8 +181,10 @@ class Retriever:
                               outcome.hits, self.reader_settings, read_all=len(dates) > 1)
         outcome.spans = spans
         if len(dates) > 1:
-            outcome.spans, outcome.older = newest_first(outcome.spans, outcome.hits,
-                                                        self.reader_settings.threshold(outcome.query),
+            def answers(span: SpanAnswer) -> bool:
+                return self.reader_settings.found(span, outcome.query)
+
+            outcome.spans, outcome.older = newest_first(outcome.spans, outcome.hits, answers,
                                                         outcome.time_range)
         if not self.is_found(outcome) or not outcome.spans:
             return
@@ -353,7 +354,9 @@ class Retriever:
         if self.reader is None:
             return outcome.confidence
         short = outcome.short
-        return 0.0 if short is None else self.reader_settings.probability(short.has_answer, outcome.query)
+        if short is None:
+            return 0.0
+        return self.reader_settings.probability(short.has_answer, outcome.query, short.similarity)
 
 
 def _answer_json(passages: list[dict], found: SpanAnswer | Sentence, kind: str, sentence: str,

@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -158,14 +159,14 @@ def in_range(hit: Hit, when: TimeRange) -> bool:
     return days is not None and days[0] <= when.end + timedelta(days=SLACK_DAYS) and days[1] >= when.start
 
 
-def newest_first(spans: list, hits: list[Hit], threshold: float,
+def newest_first(spans: list, hits: list[Hit], answers: Callable[[Any], bool],
                  when: TimeRange | None = None) -> tuple[list, list]:
     """The reader's spans with the answer of the newest article first (of the question's
     time range, where it names one that matched), where several articles with stated
-    dates answer (has-answer at least ``threshold``); and the answers of older articles
+    dates answer (``answers`` says a span is a found answer); and the answers of older articles
     that differ from it (the same words, or one inside the other, do not count)."""
     dated = {id(s): stated_range(hits[s.passage_rank - 1]) for s in spans}
-    answering = [s for s in spans if s.has_answer >= threshold and dated[id(s)] is not None]
+    answering = [s for s in spans if answers(s) and dated[id(s)] is not None]
     if len({s.article_id for s in answering}) < 2:
         return spans, []
 

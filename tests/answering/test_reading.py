@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from qa_service.answering import NOT_FOUND_MESSAGE, ReaderSettings, Retriever, load_configured_reader
-from qa_service.answering.reading import trimmed, with_asked_unit
+from qa_service.answering.reading import passage_similarities, trimmed, with_asked_unit
+from qa_service.answering.search import Hit
 from qa_service.config import Settings
 from qa_service.index import build_index, load_index
 from qa_service.models import ReaderError, Span
@@ -73,14 +74,34 @@ def test_not_found_comes_from_the_has_answer_probability(index_dir: Path, fake_e
     assert result["found"] is False and result["message"] == NOT_FOUND_MESSAGE
     assert result["confidence"] < 0.5
     assert all(p["weak"] for p in result["passages"])
-    # A stricter calibration rejects even the fake's confident answer.
-    strict = ReaderSettings(min_has_answer=0.99)
+    # A stricter calibration rejects even the fake's confident answer (0.95 = logit 2.94).
+    strict = ReaderSettings(min_evidence=3.0)
     assert retriever_with(index_dir, fake_encoder, FakeReader(), strict).ask(TOILETS)["found"] is False
 
 
+def test_a_passage_far_from_the_question_weakens_the_evidence(index_dir: Path,
+                                                              fake_encoder: FakeEncoder) -> None:
+    """With a cosine weight, the same has-answer counts less in a passage less like the question."""
+    settings = ReaderSettings(min_evidence=1.0, dense_weight=20.0, dense_center=0.88)
+    assert settings.accepts(0.9, TOILETS, similarity=0.9)
+    assert not settings.accepts(0.9, TOILETS, similarity=0.75)
+    assert not settings.accepts(0.5, TOILETS, similarity=0.9)
+    # Unknown cosine: the has-answer alone.
+    assert settings.accepts(0.9, TOILETS, similarity=None)
+    assert settings.probability(0.9, TOILETS, 0.92) > settings.probability(0.9, TOILETS, 0.80)
+    # In the service: the fake encoder's cosines are far below the center, so the fake
+    # reader's confident answer is no longer found.
+    result = retriever_with(index_dir, fake_encoder, FakeReader(), settings).ask(TOILETS)
+    cosine = result["passages"][0]["score"]
+    assert result["found"] is (settings.evidence(0.95, TOILETS, cosine) >= 1.0)
+    loose = ReaderSettings(min_evidence=1.0, dense_weight=20.0, dense_center=cosine)
+    assert retriever_with(index_dir, fake_encoder, FakeReader(), loose).ask(TOILETS)["found"] is True
+
+
 def test_confidence_is_the_calibrated_probability() -> None:
-    settings = ReaderSettings.from_calibration({"min_has_answer": 0.3, "platt": [2.0, -1.0]})
-    assert settings.min_has_answer == 0.3
+    settings = ReaderSettings.from_calibration({"min_evidence": -0.8, "dense_weight": 0.0,
+                                                "platt": [2.0, -1.0]})
+    assert settings.min_evidence == -0.8
     assert settings.probability(0.5) == pytest.approx(1 / (1 + 2.718281828 ** 1.0), rel=1e-6)
     values = [settings.probability(p) for p in (0.01, 0.2, 0.5, 0.8, 0.99)]
     assert values == sorted(values) and values[0] > 0.0 and values[-1] < 1.0
@@ -89,13 +110,19 @@ def test_confidence_is_the_calibrated_probability() -> None:
 
 def test_english_questions_have_their_own_threshold_and_scaling() -> None:
     settings = ReaderSettings.from_calibration({
-        "min_has_answer": 0.4, "platt": [1.0, 0.0], "latin": {"min_has_answer": 0.1, "platt": [1.0, 1.0]}})
-    assert settings.threshold("藁城区完成了多少户厕所改造？") == 0.4
-    assert settings.threshold("How many households had their toilets renovated?") == 0.1
+        "min_evidence": 0.0, "platt": [1.0, 0.0], "dense_weight": 0.0, "dense_center": 0.85,
+        "latin": {"min_evidence": -2.0, "platt": [1.0, 1.0], "dense_weight": 10.0}})
+    english = "How many households had their toilets renovated?"
+    assert not settings.accepts(0.3, TOILETS, 0.80) and settings.accepts(0.3, english, 0.85)
+    assert not settings.accepts(0.3, english, 0.70)  # only English questions weigh the cosine here
     assert settings.probability(0.5, "Who hosted the meeting?") > settings.probability(0.5, "谁主持了会议？")
-    # Weights calibrated before English had its own entry use the one entry for both.
+
+
+def test_calibrations_from_before_the_cosine_keep_their_has_answer_threshold() -> None:
     old = ReaderSettings.from_calibration({"min_has_answer": 0.4, "platt": [1.0, 0.0]})
-    assert old.threshold("Who hosted the meeting?") == 0.4
+    assert old.dense_weight == 0.0 and old.latin_dense_weight == 0.0
+    for question in (TOILETS, "Who hosted the meeting?"):
+        assert old.accepts(0.41, question, 0.5) and not old.accepts(0.39, question, 0.99)
 
 
 def test_later_passages_are_read_only_when_the_first_holds_no_answer(
@@ -231,3 +258,10 @@ def test_an_elliptical_follow_up_is_read_restated_not_as_typed(
     # though the restated question (藁城区完成了多少户北京冬奥会？) gets one from the reader.
     other = retriever.ask("北京冬奥会呢？", history=[TOILETS])
     assert other["found"] is False and other["understood_as"] is None
+
+
+def test_a_passage_only_lexical_search_found_gets_the_lowest_cosine_dense_search_saw() -> None:
+    chunk = object()
+    hits = [Hit(chunk, 1.0, 0.91), Hit(chunk, 0.8, None), Hit(chunk, 0.5, 0.86)]  # type: ignore[arg-type]
+    assert passage_similarities(hits) == [0.91, 0.86, 0.86]
+    assert passage_similarities([Hit(chunk, 1.0, None)]) == [None]  # type: ignore[arg-type]
