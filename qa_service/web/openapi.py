@@ -154,7 +154,8 @@ SCHEMAS: dict[str, Any] = {
                 "top passage first. Without the reader, `found` compares it with the threshold "
                 "calibrated for the model; null for a corpus too small for that background or outside "
                 "hybrid mode, and then `confidence` decides. With the reader it is always null: "
-                "`found` is its has-answer probability against the threshold calibrated for its weights.")},
+                "`found` is its has-answer probability, for Chinese questions weighed with the "
+                "answer passage's cosine, against the threshold calibrated for its weights.")},
             "answer": {"oneOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "null"}]},
             "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
             "generation": {"type": "string"}, "took_ms": {"type": "number"},
