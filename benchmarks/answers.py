@@ -7,15 +7,17 @@
   old one (chosen by cosine and shared terms) against the reader's.
 - Not found, CMRC dev with each question's own paragraph taken out of the corpus: the
   share rejected at the threshold that keeps 95% of answerable questions, old evidence
-  against the reader's has-answer probability, and both at their shipped thresholds;
+  against the reader's (has-answer, with the passage's cosine for Chinese questions), and
+  both at their shipped thresholds;
   the same on benchmarks/bulletin_questions.jsonl.
 - Latency of ``ask`` in process, p50 / p95, without and with the reader, and the reader's share.
 - Build time of the CMRC dev corpus, with sentence vectors (what answering without the
   reader needs, and what every build made before the reader) and without (the reader's).
 
---write-calibration measures the reader's threshold and probability scaling on XQuAD
-(its 632 Chinese and 632 English questions over its Chinese paragraphs, with and without
-their own paragraph): never on CMRC dev or trial, and on data the reader was not trained on.
+--write-calibration measures the reader's threshold, cosine weight and probability scaling
+on XQuAD's test half (its Chinese and English questions over its Chinese paragraphs, with
+their own paragraph, without it, and without their whole article): never on CMRC dev or
+trial, and on data the reader was not trained on.
 
     python benchmarks/answers.py [--limit N] [--read-limit N] [--write-calibration]
 """
@@ -377,7 +379,7 @@ def fit_calibration(lang: str, rows: list[Ask], center: float,
     scaling of P(right), all on the evidence logit(has-answer) + weight × (cosine − center)."""
     from sklearn.linear_model import LogisticRegression
 
-    def evidence(weight: float) -> np.ndarray:
+    def evidence_at(weight: float) -> np.ndarray:
         settings = ReaderSettings(dense_weight=weight, dense_center=center, latin_dense_weight=weight)
         return np.asarray([settings.evidence(a.has_answer, "", a.similarity) for a in rows])
 
@@ -401,15 +403,15 @@ def fit_calibration(lang: str, rows: list[Ask], center: float,
     print(f"XQuAD {lang}: cosine weight, threshold, {measure} (rejected: paragraph / article taken out)")
     tried = []
     for weight in weights:
-        z = evidence(weight)
+        z = evidence_at(weight)
         threshold, quality = rule(z)
         by_kind = [float(np.mean(z[kinds == k] < threshold)) if (kinds == k).any() else float("nan")
                    for k in ("paragraph", "article")]
-        tried.append((quality, -weight, threshold))
+        tried.append((quality, weight, threshold))
         print(f"  {weight:4.1f}  {threshold:7.3f}  {quality:.3f}  ({by_kind[0]:.3f} / {by_kind[1]:.3f})")
-    quality, weight, threshold = max(tried)  # the best; of equals, the smallest weight
-    weight = -weight
-    z = evidence(weight)
+    # The best; of equals, the smallest weight.
+    quality, weight, threshold = max(tried, key=lambda t: (t[0], -t[1]))
+    z = evidence_at(weight)
     right = np.asarray([int(a.right) for a in rows])
     platt = LogisticRegression().fit(z.reshape(-1, 1), right)
     slope, intercept = platt.coef_[0][0], platt.intercept_[0]
