@@ -263,7 +263,9 @@ def build_times(encoder: Encoder, work: Path, results: Results) -> None:
 
 
 def latency(reading: Retriever, plain: Retriever, questions: list[dict], results: Results) -> None:
-    use_threads(QUESTION_THREADS)  # as the server answers: one thread per question
+    # As the server answers: one thread per question, and the reader on every core while
+    # no other question is read (models/reader.py).
+    use_threads(QUESTION_THREADS)
     times: dict[str, list[float]] = {"before": [], "after": []}
     read_share = []
     read_more = 0  # asks whose first passage was not enough: the next ones were read too
@@ -285,8 +287,9 @@ def latency(reading: Retriever, plain: Retriever, questions: list[dict], results
         read_share.append(timings.get("read", 0.0) / sum(timings.values()))
     precision = getattr(reading.reader, "precision", "?")
     runtime = getattr(reading.encoder, "query_runtime", "?")
+    reader_threads = getattr(reading.reader, "threads", "?")
     print(f"\n## ask in process ({len(times['after'])} CMRC dev questions, {QUESTION_THREADS} thread, "
-          f"questions encoded by {runtime}, reader in {precision})")
+          f"questions encoded by {runtime}, reader in {precision} on {reader_threads} threads)")
     print("| | p50 ms | p95 ms |\n|---|---|---|")
     for name, values in times.items():
         print(f"| {name} | {statistics.median(values):.1f} | {percentile(values, 95):.1f} |")
@@ -298,7 +301,7 @@ def latency(reading: Retriever, plain: Retriever, questions: list[dict], results
                 f"{p50:.1f} / {percentile(times['after'], 95):.1f}", "ms", "p50 <= 100", p50 <= 100,
                 note=f"before {statistics.median(times['before']):.1f} / "
                 f"{percentile(times['before'], 95):.1f}; questions encoded by {runtime}; "
-                f"reader ({precision}) {share:.0%} of it; "
+                f"reader ({precision}, {reader_threads} threads) {share:.0%} of it; "
                 f"{read_more}/{len(read_share)} asks read more than one passage")
 
 

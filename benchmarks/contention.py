@@ -60,7 +60,8 @@ CONDITIONS = (("idle", None, False),
 @contextmanager
 def busy(other: str | None) -> Iterator[None]:
     """One other CPU-bound process for the duration, when ``other`` names one."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")}
     process = subprocess.Popen([sys.executable, "-c", OTHER_PROCESS[other]], env=env) if other else None
     try:
         time.sleep(2 if other == "torch" else 0)  # torch takes a moment to import

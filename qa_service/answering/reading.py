@@ -45,7 +45,7 @@ class ReaderSettings:
 
     # Passages read per question: the first alone, and the next ones only when the reader
     # finds no answer in it (most questions are answered by the first passage, and each
-    # passage read costs ~40 ms on one core; benchmarks/answers.py).
+    # passage read costs ~40 ms on two idle cores, ~66 ms on one; benchmarks/answers.py).
     passages: int = 3
     # The evidence a found answer needs. Without a measured calibration: the has-answer
     # head's own decision boundary (logit 0.5 = 0) and no cosine term.

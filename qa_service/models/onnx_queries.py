@@ -5,8 +5,9 @@ torch's per-operation overhead: 23.0 ms in torch against 12.4 ms in ONNX Runtime
 CMRC question on one thread of the 2-core machine (the encode step of
 benchmarks/serving.py; `ask` without the reader went from 28.3 to 17.1 ms p50 in
 benchmarks/answers.py's latency section).
-For a reader passage of ~170 tokens the two take the same time (arithmetic dominates),
-which is why only questions go this way.
+A reader passage is mostly arithmetic: ONNX Runtime read XQuAD's passages 5-7% faster
+on one thread but slower on two (45 against 41 ms a question), which is why only
+questions go this way.
 
 The exported graph starts after the word-embedding lookup: multilingual-e5's vocabulary
 table (250,037 × 384, 384 MB of its 470) stays in torch's memory and is indexed here

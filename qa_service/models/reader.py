@@ -13,13 +13,17 @@ verbatim slice of the passage.
 from __future__ import annotations
 
 import json
+import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from .threads import available_cores, idle_cores, use_threads
 
 READER_FORMAT = 1
 # The shipped weights (package data), trained by training/train_reader.py.
@@ -204,10 +208,20 @@ def end_without_glued_particle(passage: str, start: int, end: int) -> int:
 
 
 class Reader:
-    """Reads passages for a question: the best span of each, with its has-answer probability."""
+    """Reads passages for a question: the best span of each, with its has-answer probability.
+
+    A read runs on as many torch threads as there are idle cores when it starts, up to
+    ``threads`` (default: every core the process may use), and on one when it starts
+    beside another read of its process (server request threads answering at once). A
+    passage window is large enough to split: a question's reading took 71 ms on one
+    thread and 41 ms on two on the 2-core machine, where the question's own encoding is
+    fastest on one (threads.py). On a core another process keeps busy, a thread would
+    hold up every step of the read it shares (benchmarks/contention.py), and reads side
+    by side already keep the cores busy.
+    """
 
     def __init__(self, model: Any, tokenizer: Any, max_length: int = MAX_LENGTH, stride: int = DOC_STRIDE,
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", threads: int | None = None) -> None:
         if precision == "bf16":
             import torch
 
@@ -220,6 +234,9 @@ class Reader:
         self.max_length = max_length
         self.stride = stride
         self.precision = precision
+        self.threads = threads or available_cores()
+        self._reading = 0  # reads in flight in this process
+        self._reading_lock = threading.Lock()
 
     def read(self, question: str, passages: Sequence[str]) -> list[Span | None]:
         """The best span of each passage (None where a passage has no readable text)."""
@@ -233,7 +250,7 @@ class Reader:
             return []
         questions = [self._fitting(q) for q in questions]
         encoded = encode_windows(self.tokenizer, questions, passages, self.max_length, self.stride)
-        with torch.inference_mode():
+        with self._cores(), torch.inference_mode():
             start, end, has = self.model(torch.from_numpy(encoded["input_ids"]).long(),
                                          torch.from_numpy(encoded["attention_mask"]).long())
         start, end = start.float().numpy(), end.float().numpy()
@@ -250,6 +267,24 @@ class Reader:
                 char_end = end_without_glued_particle(passages[p], found[0], found[1])
                 best[p] = Span(p, found[0], char_end, found[2], float(has_answer[w]))
         return best
+
+    @contextmanager
+    def _cores(self) -> Iterator[int]:
+        """The calling thread's torch threads for one read: the idle cores up to
+        ``threads`` when no other read is in flight, else one; the thread's own count is
+        restored after."""
+        import torch
+
+        with self._reading_lock:
+            self._reading += 1
+            alone = self._reading == 1
+        before = torch.get_num_threads()
+        try:
+            yield use_threads(min(self.threads, idle_cores()) if alone else 1)
+        finally:
+            use_threads(before)
+            with self._reading_lock:
+                self._reading -= 1
 
     def _fitting(self, question: str) -> str:
         """The question cut to MAX_QUESTION_TOKENS tokens (at a token boundary)."""

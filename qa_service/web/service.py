@@ -147,8 +147,10 @@ class ServiceState:
             "query_runtime": getattr(self.encoder, "query_runtime", None),
             "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started_at, 1),
-            "threads": {"question": QUESTION_THREADS, "build": resolve_threads(self.torch_threads),
-                        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
+            "threads": {"question": QUESTION_THREADS, "reader": getattr(self.reader, "threads", None),
+                        "build": resolve_threads(self.torch_threads),
+                        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                        "gomp_spincount": os.environ.get("GOMP_SPINCOUNT")},
         }
         if self.reload_error:
             body["reload_error"] = self.reload_error

@@ -129,3 +129,50 @@ def test_reading_in_either_precision_gives_a_verbatim_span_of_each_passage(
     for span, passage in zip(spans, passages, strict=True):
         assert span is not None and 0 <= span.char_start < span.char_end <= len(passage)
         assert 0.0 <= span.has_answer <= 1.0
+
+
+def test_a_read_alone_runs_on_the_idle_cores_and_one_beside_another_on_one(
+        tiny_base: Path, tiny_tokenizer: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    import torch
+
+    from qa_service.models import reader as reader_module
+
+    idle = 2
+    monkeypatch.setattr(reader_module, "idle_cores", lambda: idle)
+    reader = Reader(build_model(tiny_base, trained_layers=2), tiny_tokenizer, max_length=36, stride=8,
+                    threads=2)
+    model = reader.model
+    seen: list[int] = []
+    both_reading = threading.Barrier(2, timeout=30)
+    overlap = False
+
+    def recording(*args: object) -> object:
+        seen.append(torch.get_num_threads())
+        if overlap:  # hold this read until the other one is in flight too
+            both_reading.wait()
+        return model(*args)
+
+    reader.model = recording
+    torch.set_num_threads(1)
+    reader.read("藁城区完成了多少户厕所改造？", ["藁城区完成了14880户厕所改造"])
+    assert seen == [2]
+    assert torch.get_num_threads() == 1  # the caller's own count comes back
+    idle = 1  # another process holds a core
+    reader.read("藁城区完成了多少户厕所改造？", ["藁城区完成了14880户厕所改造"])
+    assert seen == [2, 1]
+
+    seen.clear()
+    idle, overlap = 2, True
+    # The second read starts while the first waits inside the model for it.
+    first = threading.Thread(target=reader.read,
+                             args=("藁城区完成了多少户厕所改造？", ["藁城区完成了14880户厕所改造"]))
+    first.start()
+    deadline = time.monotonic() + 30
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    reader.read("改造了多少户？", ["藁城区完成了14880户厕所改造"])
+    first.join(30)
+    assert seen == [2, 1]
