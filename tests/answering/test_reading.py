@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.answering import NOT_FOUND_MESSAGE, ReaderSettings, Retriever, load_configured_reader
-from qa_service.answering.reading import passage_similarities, trimmed, with_asked_unit
+from qa_service.answering.reading import passage_similarities, trimmed, unshouted, with_asked_unit
 from qa_service.answering.search import Hit
 from qa_service.config import Settings
 from qa_service.index import build_index, load_index
@@ -265,3 +265,30 @@ def test_a_passage_only_lexical_search_found_gets_the_lowest_cosine_dense_search
     hits = [Hit(chunk, 1.0, 0.91), Hit(chunk, 0.8, None), Hit(chunk, 0.5, 0.86)]  # type: ignore[arg-type]
     assert passage_similarities(hits) == [0.91, 0.86, 0.86]
     assert passage_similarities([Hit(chunk, 1.0, None)]) == [None]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("question", "read_as"), [
+    ("HOW many households had their toilets renovated", "How many households had their toilets renovated"),
+    ("WHO HOSTED THE SUMMARY MEETING?", "Who hosted the summary meeting?"),
+    ("What does the NFL play?", "What does the nfl play?"),
+    ("Who hosted the summary meeting?", "Who hosted the summary meeting?"),
+    ("石家庄市2021年的GDP是多少？", "石家庄市2021年的GDP是多少？"),  # Chinese passages write GDP
+])
+def test_english_questions_in_capitals_are_read_in_lower_case(question: str, read_as: str) -> None:
+    assert unshouted(question) == read_as
+
+
+def test_the_reader_reads_a_shouted_question_as_written_normally(
+        index_dir: Path, fake_encoder: FakeEncoder) -> None:
+    heard: list[str] = []
+
+    class Recording(FakeReader):
+        def read(self, question: str, passages: list[str]) -> list:
+            heard.append(question)
+            return super().read(question, passages)
+
+    retriever = retriever_with(index_dir, fake_encoder, Recording())
+    result = retriever.ask("HOW MANY TOILETS WERE RENOVATED?", top_k=3)
+    assert heard and set(heard) == {"How many toilets were renovated?"}
+    # Not a rewording the user is told about: that is for the official vocabulary.
+    assert result["answer"]["read_as"] is None
