@@ -64,7 +64,7 @@ def index_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--torch-threads", envvar="QA_TORCH_THREADS", type=click.IntRange(0, 1024),
                         default=0, show_default=True, show_envvar=True,
                         help="torch threads; 0: every core this process may use for a build, "
-                        "one for questions.")(func)
+                        "the idle ones for the reader, one for encoding a question.")(func)
     return func
 
 
@@ -164,7 +164,7 @@ def ask(question: str, model: str, model_cache: Path | None, precision: str, ind
     loaded = load_index(settings.index_dir)  # before the model: a missing index fails fast
     encoder = load_encoder(settings)
     reader, reader_settings = load_configured_reader(settings.reader_weights, settings.model_cache,
-                                                     settings.precision)
+                                                     settings.precision, settings.torch_threads)
     retriever = Retriever(loaded, encoder, reader=reader, reader_settings=reader_settings)
     # One question at a time: one thread is fastest unless a count is asked for (threads.py).
     use_threads(settings.torch_threads or QUESTION_THREADS)

@@ -17,7 +17,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, corpus_dir: Path) ->
     fake = FakeEncoder(name="multilingual-e5-small")
     monkeypatch.setattr(models, "load_encoder", lambda config, questions=True: fake)
     monkeypatch.setattr(answering, "load_configured_reader",
-                        lambda weights, cache, precision: (FakeReader(), ReaderSettings()))
+                        lambda weights, cache, precision, threads=0: (FakeReader(), ReaderSettings()))
     monkeypatch.setenv("QA_CORPUS_DIR", str(corpus_dir))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "embeddings"))
     return CliRunner()
@@ -50,6 +50,21 @@ def test_build_threads_come_from_one_setting_and_are_recorded(runner: CliRunner,
                       .output)["torch_threads"] == 3
     result = runner.invoke(cli.main, ["index", "--torch-threads", "-2"])
     assert result.exit_code == 2 and "-2" in result.output
+
+
+def test_the_thread_setting_caps_the_reader(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+
+    def loading(weights: str, cache: Path, precision: str, threads: int = 0) -> tuple:
+        asked.append(threads)
+        return FakeReader(), ReaderSettings()
+
+    monkeypatch.setattr(answering, "load_configured_reader", loading)
+    assert runner.invoke(cli.main, ["index"]).exit_code == 0
+    assert runner.invoke(cli.main, ["ask", "藁城区完成了多少户厕所改造？"]).exit_code == 0
+    monkeypatch.setenv("QA_TORCH_THREADS", "1")
+    assert runner.invoke(cli.main, ["ask", "藁城区完成了多少户厕所改造？"]).exit_code == 0
+    assert asked == [0, 1]  # 0: the idle cores
 
 
 def test_ask_json_has_the_documented_shape(runner: CliRunner) -> None:

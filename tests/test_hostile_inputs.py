@@ -148,7 +148,7 @@ def test_cli_ask_survives_nasty_questions(settings: Settings, fake_encoder: Fake
     build_index(settings, fake_encoder)
     monkeypatch.setattr(models, "load_encoder", lambda config, questions=True: fake_encoder)
     monkeypatch.setattr(answering, "load_configured_reader",
-                        lambda weights, cache, precision: (FakeReader(), ReaderSettings()))
+                        lambda weights, cache, precision, threads=0: (FakeReader(), ReaderSettings()))
     result = CliRunner().invoke(cli.main, ["ask", question, "--json", "--index-dir", str(settings.index_dir)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["question"] == question

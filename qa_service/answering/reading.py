@@ -155,10 +155,11 @@ class SpanAnswer:
     similarity: float | None = None  # cosine of the question and the passage (dense search)
 
 
-def load_configured_reader(reader_weights: str, model_cache: Path,
-                           precision: str = "auto") -> tuple[PassageReader | None, ReaderSettings]:
+def load_configured_reader(reader_weights: str, model_cache: Path, precision: str = "auto",
+                           threads: int = 0) -> tuple[PassageReader | None, ReaderSettings]:
     """The reader the settings name ("builtin", a weights file, or "none") with the
-    calibration measured for exactly those weights; (None, defaults) for "none".
+    calibration measured for exactly those weights; (None, defaults) for "none". It reads
+    on at most ``threads`` torch threads (the QA_TORCH_THREADS setting; 0: every core).
 
     Missing or damaged weights raise models.ReaderError: a service that was asked for a
     reader does not quietly answer without one.
@@ -169,7 +170,8 @@ def load_configured_reader(reader_weights: str, model_cache: Path,
     if not weights.is_file():  # before the base model is materialised: fail fast
         raise ReaderError(f"reader weights {weights} are missing: reinstall qa-service, run "
                           "`make train-reader`, or set QA_READER_WEIGHTS=none")
-    reader = load_reader(materialize_builtin_model(model_cache), weights, resolve_precision(precision))
+    reader = load_reader(materialize_builtin_model(model_cache), weights, resolve_precision(precision),
+                         threads)
     return reader, ReaderSettings.from_calibration(reader_calibration(weights_digest(weights)))
 
 

@@ -293,14 +293,15 @@ class Reader:
         return question[: offsets[-1][1]] if offsets else question
 
 
-def load_reader(model_dir: Path, weights: Path, precision: str = "fp32") -> Reader:
-    """The shipped reader on the converted base model in ``model_dir``."""
+def load_reader(model_dir: Path, weights: Path, precision: str = "fp32", threads: int = 0) -> Reader:
+    """The shipped reader on the converted base model in ``model_dir``, reading on at most
+    ``threads`` torch threads (0: every core the process may use)."""
     from transformers import AutoTokenizer
 
     model, card = load_model(model_dir, weights)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     return Reader(model, tokenizer, int(card.get("max_length", MAX_LENGTH)),
-                  int(card.get("doc_stride", DOC_STRIDE)), precision)
+                  int(card.get("doc_stride", DOC_STRIDE)), precision, threads or None)
 
 
 def weights_digest(weights: Path) -> str:

@@ -282,10 +282,9 @@ SCHEMAS: dict[str, Any] = {
                          "description": "Example questions for this corpus (corpus/example_questions.json)."},
             "message": {"type": ["string", "null"]}, "fix": {"type": "string"},
             "threads": {
-                "type": "object", "description": "torch threads per request; the most a read takes (it "
-                "takes the cores idle when it starts, one beside another read; null without a reader); "
-                "those of "
-                "web-started builds (QA_TORCH_THREADS), and OpenMP's wait policy and spin count",
+                "type": "object", "description": "torch threads: encoding a request's question; the most "
+                "one read takes (the cores idle when it starts, one beside another read; null without a "
+                "reader); of web-started builds (QA_TORCH_THREADS); OpenMP's wait policy and spin count",
                 "properties": {"question": {"type": "integer"}, "reader": {"type": ["integer", "null"]},
                                "build": {"type": "integer"},
                                "omp_wait_policy": {"type": ["string", "null"]},

@@ -41,7 +41,9 @@ class ServiceState:
     model: str
     model_cache: Path
     precision: str = "auto"
-    torch_threads: int = 0  # of web-started builds (QA_TORCH_THREADS); requests use QUESTION_THREADS
+    # QA_TORCH_THREADS: of web-started builds, and the most a read takes; a request's
+    # question is encoded on QUESTION_THREADS.
+    torch_threads: int = 0
     reader_weights: str = "builtin"  # QA_READER_WEIGHTS: builtin, a file, or none
     encoder: Encoder | None = None
     reader: PassageReader | None = None
@@ -63,7 +65,7 @@ class ServiceState:
         if not self._reader_loaded:
             # Once per process, like the encoder: every generation is read by the same reader.
             self.reader, self.reader_settings = load_configured_reader(
-                self.reader_weights, self.model_cache, self.precision)
+                self.reader_weights, self.model_cache, self.precision, self.torch_threads)
             self._reader_loaded = True
         if index.has_dates:  # jionlp loads in half a second: here, not in the first question
             self.time_parser.warm()

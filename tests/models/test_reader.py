@@ -163,6 +163,10 @@ def test_a_read_alone_runs_on_the_idle_cores_and_one_beside_another_on_one(
     idle = 1  # another process holds a core
     reader.read("藁城区完成了多少户厕所改造？", ["藁城区完成了14880户厕所改造"])
     assert seen == [2, 1]
+    idle, reader.threads = 2, 1  # QA_TORCH_THREADS=1: never more, idle cores or not
+    reader.read("藁城区完成了多少户厕所改造？", ["藁城区完成了14880户厕所改造"])
+    assert seen == [2, 1, 1]
+    reader.threads = 2
 
     seen.clear()
     idle, overlap = 2, True
