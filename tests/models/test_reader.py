@@ -156,6 +156,7 @@ def test_a_read_alone_runs_on_the_idle_cores_and_one_beside_another_on_one(
         return model(*args)
 
     reader.model = recording
+    own_count = torch.get_num_threads()
     torch.set_num_threads(1)
     reader.read("藁城区完成了多少户厕所改造？", ["藁城区完成了14880户厕所改造"])
     assert seen == [2]
@@ -180,3 +181,4 @@ def test_a_read_alone_runs_on_the_idle_cores_and_one_beside_another_on_one(
     reader.read("改造了多少户？", ["藁城区完成了14880户厕所改造"])
     first.join(30)
     assert seen == [2, 1]
+    torch.set_num_threads(own_count)
