@@ -211,7 +211,7 @@ class Reader:
     """Reads passages for a question: the best span of each, with its has-answer probability.
 
     A read runs on as many torch threads as there are idle cores when it starts, up to
-    ``threads`` (default: every core the process may use), and on one when it starts
+    ``threads`` (0: every core the process may use), and on one when it starts
     beside another read of its process (server request threads answering at once). A
     passage window is large enough to split: a question's reading took 71 ms on one
     thread and 41 ms on two on the 2-core machine, where the question's own encoding is
@@ -221,7 +221,7 @@ class Reader:
     """
 
     def __init__(self, model: Any, tokenizer: Any, max_length: int = MAX_LENGTH, stride: int = DOC_STRIDE,
-                 precision: str = "fp32", threads: int | None = None) -> None:
+                 precision: str = "fp32", threads: int = 0) -> None:
         if precision == "bf16":
             import torch
 
@@ -301,7 +301,7 @@ def load_reader(model_dir: Path, weights: Path, precision: str = "fp32", threads
     model, card = load_model(model_dir, weights)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     return Reader(model, tokenizer, int(card.get("max_length", MAX_LENGTH)),
-                  int(card.get("doc_stride", DOC_STRIDE)), precision, threads or None)
+                  int(card.get("doc_stride", DOC_STRIDE)), precision, threads)
 
 
 def weights_digest(weights: Path) -> str:
