@@ -131,6 +131,31 @@ def unshouted(question: str) -> str:
     return _SHOUTED.sub(lambda m: m.group().capitalize() if m.start() == 0 else m.group().lower(), question)
 
 
+# Where a question already ends as a sentence does: no mark is added after these.
+_SENTENCE_END = "?？!！.。…"
+
+
+def with_question_mark(question: str) -> str:
+    """The question ending in a question mark, as the reader learned questions.
+
+    Typed without one, as people do in a chat, questions read worse: on XQuAD's test
+    half Chinese questions fell from EM 59.9 to 58.3 and median has-answer from 0.915 to
+    0.895 (English 54.1 to 52.1, 0.949 to 0.933), so more right answers fell under the
+    not-found threshold; with the mark added again, 59.6 / 0.915 and 53.4 / 0.949. A
+    question that ends as a sentence does (。 . ! …) keeps its ending.
+    """
+    stripped = question.rstrip()
+    if not stripped or stripped[-1] in _SENTENCE_END:
+        return question
+    return stripped + ("?" if is_latin(stripped) else "？")
+
+
+def reader_wording(question: str) -> str:
+    """The question as the reader reads it: capitals of an English one lower-cased, and
+    ending in a question mark."""
+    return with_question_mark(unshouted(question))
+
+
 def _pair(values: object) -> tuple[float, float]:
     slope, intercept = values if isinstance(values, list | tuple) else (1.0, 0.0)
     return float(slope), float(intercept)
@@ -185,7 +210,7 @@ def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits
     # Each passage is read with the question in its own words: an official-vocabulary
     # term the passage does not use is replaced by the one it does (一把手 → 书记).
     asked = [index.vocabulary.question_for(question, hit.chunk.text) for hit in read]
-    reading = [unshouted(wording) for wording in asked]
+    reading = [reader_wording(wording) for wording in asked]
     similarity = passage_similarities(hits)[: len(read)]
     spans = reader.read(reading[0], [read[0].chunk.text])
     lead = spans[0]

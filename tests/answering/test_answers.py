@@ -43,7 +43,10 @@ def test_tokens_are_normalised_chinese_bigrams_words_and_whole_numbers() -> None
 
 
 def test_questions_are_normalised_but_never_emptied_silently() -> None:
-    assert normalize_question("  藁城區\t完成了 多少戶？ ") == "藁城区 完成了 多少户?"
+    assert normalize_question("  藁城區\t完成了 多少戶？ ") == "藁城区完成了多少户?"
+    # Spaces stay where a Latin word or a number meets Chinese: only Chinese runs are joined.
+    assert normalize_question("藁城区 GDP 是 多少 ?") == "藁城区 GDP 是多少 ?"
+    assert normalize_question("How many 志愿 服务队?") == "How many 志愿服务队?"
     assert normalize_question("第４季度 ＡＢＣ") == "第4季度 ABC"
     for bad in ["", "   ", "\n\t"]:
         with pytest.raises(QuestionError):

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from qa_service.answering import NOT_FOUND_MESSAGE, ReaderSettings, Retriever, load_configured_reader
-from qa_service.answering.reading import passage_similarities, trimmed, unshouted, with_asked_unit
+from qa_service.answering.reading import (
+    passage_similarities,
+    reader_wording,
+    trimmed,
+    unshouted,
+    with_asked_unit,
+    with_question_mark,
+)
 from qa_service.answering.search import Hit
 from qa_service.config import Settings
 from qa_service.index import build_index, load_index
@@ -278,6 +285,24 @@ def test_english_questions_in_capitals_are_read_in_lower_case(question: str, rea
     assert unshouted(question) == read_as
 
 
+@pytest.mark.parametrize(("question", "read_as"), [
+    ("藁城区完成了多少户厕所改造", "藁城区完成了多少户厕所改造？"),
+    ("藁城区完成了多少户厕所改造  ", "藁城区完成了多少户厕所改造？"),
+    ("How many households had their toilets renovated", "How many households had their toilets renovated?"),
+    ("藁城区完成了多少户厕所改造?", "藁城区完成了多少户厕所改造?"),
+    ("Tell me the number of toilets renovated.", "Tell me the number of toilets renovated."),
+    ("厕所改造！", "厕所改造！"),
+    ("", ""),
+])
+def test_a_question_typed_without_a_question_mark_is_read_with_one(question: str, read_as: str) -> None:
+    assert with_question_mark(question) == read_as
+
+
+def test_the_reader_wording_lowers_capitals_and_adds_the_mark() -> None:
+    assert reader_wording("HOW many households had their toilets renovated") == (
+        "How many households had their toilets renovated?")
+
+
 def test_the_reader_reads_a_shouted_question_as_written_normally(
         index_dir: Path, fake_encoder: FakeEncoder) -> None:
     heard: list[str] = []
@@ -291,4 +316,20 @@ def test_the_reader_reads_a_shouted_question_as_written_normally(
     result = retriever.ask("HOW MANY TOILETS WERE RENOVATED?", top_k=3)
     assert heard and set(heard) == {"How many toilets were renovated?"}
     # Not a rewording the user is told about: that is for the official vocabulary.
+    assert result["answer"]["read_as"] is None
+
+
+def test_the_reader_reads_a_question_typed_without_a_mark_with_one(
+        index_dir: Path, fake_encoder: FakeEncoder) -> None:
+    heard: list[str] = []
+
+    class Recording(FakeReader):
+        def read(self, question: str, passages: list[str]) -> list:
+            heard.append(question)
+            return super().read(question, passages)
+
+    retriever = retriever_with(index_dir, fake_encoder, Recording())
+    result = retriever.ask("藁城区完成了多少户厕所改造", top_k=3)
+    assert heard and set(heard) == {"藁城区完成了多少户厕所改造？"}
+    assert result["question"] == "藁城区完成了多少户厕所改造"  # the user's words are shown as typed
     assert result["answer"]["read_as"] is None
