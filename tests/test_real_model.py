@@ -188,6 +188,20 @@ def test_official_words_and_time_words_are_understood(reading_retriever: Retriev
         assert result["time_range"]["start"].startswith("2021-1")
 
 
+@pytest.mark.parametrize(("typed", "written"), [
+    # As people type in a chat: no question mark, spaces between the words, capitals.
+    ("藁城区 完成了 多少户 厕所改造", "藁城区完成了多少户厕所改造？"),
+    ("ＨＯＷ many households had their toilets renovated",
+     "How many households had their toilets renovated?"),
+])
+def test_a_question_typed_carelessly_is_answered_as_written_properly(reading_retriever: Retriever, typed: str,
+                                                                     written: str) -> None:
+    careless, proper = reading_retriever.ask(typed), reading_retriever.ask(written)
+    assert careless["found"] is True and careless["answer"]["text"] == proper["answer"]["text"] == "14880户"
+    assert careless["confidence"] == pytest.approx(proper["confidence"], abs=0.02)
+    assert careless["question"] == typed  # shown as typed
+
+
 def test_the_reader_says_not_found_for_what_the_articles_do_not_hold(reading_retriever: Retriever) -> None:
     result = reading_retriever.ask("上海浦东新区今年的GDP是多少？")
     assert result["found"] is False and result["confidence"] < 0.5
