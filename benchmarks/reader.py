@@ -5,8 +5,9 @@ published reference points.
 
     python benchmarks/reader.py [--weights FILE] [--sets dev,trial,xquad,xquad-zh] [--limit N]
 
-Questions as typed in a chat: ``--sets xquad-zh-unmarked,xquad-unmarked,xquad-zh-spaced``
-(without the final question mark; with a space after every third character).
+Questions as typed in a chat: ``--sets xquad-zh-unmarked,xquad-unmarked,xquad-zh-period,
+xquad-period,xquad-zh-spaced`` (without the final question mark; with a full stop in its
+place; with a space after every third character).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from benchmarks.cmrc_metric import exact_match, f1  # noqa: E402
 from benchmarks.corpora import cmrc_paragraphs, xquad_questions  # noqa: E402
 from benchmarks.results import Results  # noqa: E402
 from qa_service.answering import normalize_question  # noqa: E402
-from qa_service.answering.reading import reader_wording  # noqa: E402
+from qa_service.answering.reading import is_latin, reader_wording  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
 from qa_service.models import (  # noqa: E402
     materialize_builtin_model,
@@ -63,6 +64,11 @@ def unmarked(question: str) -> str:
     return re.sub(r"[\s?？。.!！]+$", "", question)
 
 
+def period(question: str) -> str:
+    """The question ended with a full stop instead of its mark."""
+    return unmarked(question) + ("." if is_latin(question) else "。")
+
+
 def spaced(question: str) -> str:
     """The question with a space after every third character, as words spaced apart."""
     return " ".join(question[i : i + 3] for i in range(0, len(question), 3))
@@ -70,7 +76,7 @@ def spaced(question: str) -> str:
 
 # Questions as people type them in a chat: what the service's normalising and wording
 # (answering/) must make of them (README, "How answers are found").
-TYPED = {"unmarked": unmarked, "spaced": spaced}
+TYPED = {"unmarked": unmarked, "period": period, "spaced": spaced}
 
 
 def typed_pairs(name: str) -> list[tuple[str, str, list[str]]]:
