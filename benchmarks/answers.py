@@ -421,9 +421,8 @@ def fit_calibration(lang: str, rows: list[Ask], center: float,
         tried.append((quality, weight, threshold))
         print(f"  {weight:4.1f}  {threshold:7.3f}  {quality:.3f}  ({by_kind[0]:.3f} / {by_kind[1]:.3f})")
     if len(weights) > 1:
-        has = np.clip(np.asarray([a.has_answer for a in rows]), 1e-6, 1 - 1e-6)
-        logits = np.log(has / (1 - has))  # as ReaderSettings.evidence takes it
-        cosines = np.asarray([0.0 if a.similarity is None else a.similarity - center for a in rows])
+        logits = evidence_at(0.0)  # logit(has-answer), as the evidence takes it
+        cosines = evidence_at(1.0) - logits  # cosine - center (0 without a cosine)
         fit = LogisticRegression(C=1e4).fit(np.c_[logits, cosines], holds)
         has_coef, cos_coef = fit.coef_[0]
         weight = round(max(0.0, float(cos_coef / has_coef)), 1) if has_coef > 0 else 0.0
