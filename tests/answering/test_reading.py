@@ -289,10 +289,14 @@ def test_english_questions_in_capitals_are_read_in_lower_case(question: str, rea
     ("藁城区完成了多少户厕所改造", "藁城区完成了多少户厕所改造？"),
     ("藁城区完成了多少户厕所改造  ", "藁城区完成了多少户厕所改造？"),
     ("How many households had their toilets renovated", "How many households had their toilets renovated?"),
-    ("藁城区完成了多少户厕所改造?", "藁城区完成了多少户厕所改造?"),
-    ("Tell me the number of toilets renovated.", "Tell me the number of toilets renovated."),
-    ("厕所改造！", "厕所改造！"),
+    ("藁城区完成了多少户厕所改造?", "藁城区完成了多少户厕所改造？"),
+    ("How many households had their toilets renovated?", "How many households had their toilets renovated?"),
+    # A full stop or an exclamation gives way to the mark: the reader read those as badly.
+    ("藁城区完成了多少户厕所改造。", "藁城区完成了多少户厕所改造？"),
+    ("Tell me the number of toilets renovated.", "Tell me the number of toilets renovated?"),
+    ("厕所改造！！", "厕所改造？"),
     ("", ""),
+    ("？", "？"),
 ])
 def test_a_question_typed_without_a_question_mark_is_read_with_one(question: str, read_as: str) -> None:
     assert with_question_mark(question) == read_as
