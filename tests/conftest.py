@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa_service.config import Settings
+from qa_service.web.jobs import REBUILD_THREAD_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = ROOT / "corpus"
@@ -95,6 +98,26 @@ class FakeReader:
             else:
                 spans.append(Span(i, 0, min(2, len(passage)), 1.0, 0.05) if passage.strip() else None)
         return spans
+
+
+def wait_for_rebuilds(timeout: float = 120.0) -> None:
+    """Wait for the rebuilds the web app started in background threads to finish.
+
+    A rebuild's thread loads index arrays, and numpy parses each .npy header with
+    ast.parse. On Python 3.11.7 every thread shares the interpreter's AST state, so a parse
+    in another thread at the same moment (hypothesis describing a strategy, say) can fail
+    with "SystemError: AST constructor recursion depth mismatch" (cpython#106905). CI saw
+    it in the fuzz test. No test's rebuild runs on into the next test.
+    """
+    for thread in threading.enumerate():
+        if thread.name.startswith(REBUILD_THREAD_PREFIX):
+            thread.join(timeout)
+
+
+@pytest.fixture(autouse=True)
+def _no_rebuild_outlives_its_test() -> Iterator[None]:
+    yield
+    wait_for_rebuilds()
 
 
 @pytest.fixture

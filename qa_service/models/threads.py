@@ -81,9 +81,16 @@ def resolve_threads(threads: int | None) -> int:
 
 
 def use_threads(threads: int) -> int:
-    """Run the calling thread's torch work on ``threads`` threads; returns the number."""
-    import torch
+    """Run the calling thread's torch work on ``threads`` threads; returns the number.
 
+    Where torch is not loaded (a fake encoder in tests) nothing runs torch, so nothing is
+    set: importing it here would cost seconds, and in a rebuild's background thread its
+    import-time ``ast.parse`` calls race the request thread's on Python 3.11, whose AST
+    state is shared (cpython#106905: "AST constructor recursion depth mismatch").
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return threads
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads

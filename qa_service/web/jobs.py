@@ -31,6 +31,7 @@ STARTUP_GRACE = 5.0
 # A rebuild's thread (and the OpenMP threads it starts) yields to the request threads:
 # on Linux a nice value belongs to one thread, so the workers' answers keep priority.
 BUILD_NICENESS = 10
+REBUILD_THREAD_PREFIX = "rebuild-"  # a rebuild thread's name: this and the job id's start
 
 
 def _now() -> str:
@@ -96,5 +97,6 @@ def start_rebuild(state: ServiceState, settings: Settings) -> dict[str, Any]:
     job = RebuildJob(state, settings)
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     job._write(force=True)
-    threading.Thread(target=job.run, name=f"rebuild-{job.status['job_id'][:8]}", daemon=True).start()
+    name = f"{REBUILD_THREAD_PREFIX}{job.status['job_id'][:8]}"
+    threading.Thread(target=job.run, name=name, daemon=True).start()
     return dict(job.status)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -84,11 +83,11 @@ class ServiceState:
             try:
                 retriever = self._load_retriever()
             except LOAD_ERRORS as exc:
+                self._refused = wanted  # the watcher leaves it be; requests retry (current)
                 if self.retriever is None:
                     self.error = str(exc)
                     log.warning("not ready: %s", exc)
                 else:
-                    self._refused = wanted
                     self.reload_error = f"generation {wanted} was refused, still serving " \
                                         f"{self.retriever.index.generation}: {exc}"
                     log.error("%s", self.reload_error)
@@ -130,8 +129,7 @@ class ServiceState:
         threads: a rebuild that set more in its thread would otherwise hand its count to
         request threads that start later.
         """
-        if "torch" in sys.modules:  # with a fake encoder in tests there is no torch to tune
-            use_threads(QUESTION_THREADS)
+        use_threads(QUESTION_THREADS)
         retriever = self.retriever
         if retriever is None and time.monotonic() - self._last_attempt > RETRY_SECONDS:
             self.load()

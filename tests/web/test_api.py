@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,25 @@ def test_missing_reader_weights_say_so_in_health(tmp_path: Path, settings: Setti
     assert health["ready"] is False and "gone.safetensors" in health["message"]
     response = app.test_client().post("/api/ask", json={"question": QUESTION})
     assert response.status_code == 503
+
+
+def test_a_generation_that_fails_to_load_is_retried_by_requests_not_by_the_watcher(
+        tmp_path: Path, settings: Settings, fake_encoder: FakeEncoder,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before, the watcher loaded the whole index again every RELOAD_SECONDS, for ever.
+    import qa_service.web.service as service
+
+    build_index(settings, fake_encoder)
+    loads: list[Path] = []
+    real_load_index = service.load_index
+    monkeypatch.setattr(service, "load_index", lambda path: loads.append(path) or real_load_index(path))
+    app = create_app({"INDEX_DIR": str(settings.index_dir), "ENCODER": fake_encoder,
+                      "READER_WEIGHTS": str(tmp_path / "gone.safetensors"), "RELOAD_SECONDS": 0.02})
+    time.sleep(0.3)
+    assert len(loads) == 1
+    monkeypatch.setattr(service, "RETRY_SECONDS", 0.0)
+    assert app.test_client().get("/api/health").get_json()["ready"] is False
+    assert len(loads) == 2
 
 
 def test_integral_floats_are_integers_as_in_json_schema(client: FlaskClient) -> None:

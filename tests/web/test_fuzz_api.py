@@ -25,7 +25,7 @@ from qa_service.config import Settings
 from qa_service.index import build_index
 from qa_service.web import create_app
 
-from ..conftest import SEED_CORPUS, FakeEncoder, FakeReader
+from ..conftest import SEED_CORPUS, FakeEncoder, FakeReader, wait_for_rebuilds
 
 TOKEN = "fuzz-token"
 # benchmarks/reliability.py runs more examples and reads the number of cases back.
@@ -58,6 +58,7 @@ def test_generated_requests_conform(case) -> None:  # type: ignore[no-untyped-de
         # that names the file type is the right answer, not a refusal of valid data.
         checks = [c for c in CHECKS if c is not positive_data_acceptance]
     response = case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=checks)
+    wait_for_rebuilds()  # before hypothesis draws the next case (see its docstring)
     if COUNT_FILE:
         with open(COUNT_FILE, "a") as counts:
             counts.write(f"{response.status_code}\n")
