@@ -104,6 +104,8 @@ train-reader: install model
 	$(PY) training/train_reader.py --work $(TRAIN_DIR) --init $(TRAIN_DIR)/reader-run6.safetensors \
 	  --trained-layers 12 --negatives hybrid --english-repeat 5 --negative-share 0.8 --data-seed 9 \
 	  --seed 20261129 --lr 2e-5 --epochs 0.5 --steps 1000
+	# Where answers start or end inside a token (a table from the training answers, minutes).
+	$(PY) training/span_edges.py --cross-validate
 
 # The reader alone, the gold paragraph given: CMRC 2018 dev and trial, XQuAD test half (zh and en questions).
 bench-reader: install model

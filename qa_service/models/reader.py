@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .span_edges import SpanEdges, SpanEdgesError, load_span_edges
 from .threads import available_cores, idle_cores, use_threads
 
 READER_FORMAT = 1
@@ -207,6 +208,18 @@ def end_without_glued_particle(passage: str, start: int, end: int) -> int:
     return last - 1 if last - start > 1 and passage[last - 1] == "的" else end
 
 
+def answer_bounds(passage: str, first: tuple[int, int], last: tuple[int, int],
+                  edges: SpanEdges) -> tuple[int, int]:
+    """(start, end) of the answer from token ``first`` to token ``last``: each edge inside
+    its token where the span edges table says answers end there (span_edges.py), and the
+    end before a glued final 的 (a general rule, for X的 tokens the table has not seen)."""
+    start, end = edges.cut(passage, first, last)
+    trimmed = end_without_glued_particle(passage, first[0], last[1])
+    if trimmed != last[1]:
+        start, end = (start if start < trimmed else first[0]), trimmed
+    return start, end
+
+
 class Reader:
     """Reads passages for a question: the best span of each, with its has-answer probability.
 
@@ -221,7 +234,7 @@ class Reader:
     """
 
     def __init__(self, model: Any, tokenizer: Any, max_length: int = MAX_LENGTH, stride: int = DOC_STRIDE,
-                 precision: str = "fp32", threads: int = 0) -> None:
+                 precision: str = "fp32", threads: int = 0, edges: SpanEdges | None = None) -> None:
         if precision == "bf16":
             import torch
 
@@ -235,6 +248,7 @@ class Reader:
         self.stride = stride
         self.precision = precision
         self.threads = threads or available_cores()
+        self.edges = edges or SpanEdges({}, {})  # none: spans keep whole tokens
         self._reading = 0  # reads in flight in this process
         self._reading_lock = threading.Lock()
 
@@ -264,9 +278,15 @@ class Reader:
             current = best[p]
             # A passage read in several windows answers with its most confident window.
             if current is None or (has_answer[w], found[2]) > (current.has_answer, current.score):
-                char_end = end_without_glued_particle(passages[p], found[0], found[1])
-                best[p] = Span(p, found[0], char_end, found[2], float(has_answer[w]))
+                char_start, char_end = self._cut(passages[p], encoded["offset_mapping"][w], found)
+                best[p] = Span(p, char_start, char_end, found[2], float(has_answer[w]))
         return best
+
+    def _cut(self, passage: str, offsets: list[tuple[int, int] | None],
+             found: tuple[int, int, float]) -> tuple[int, int]:
+        first = next(o for o in offsets if o is not None and o[0] == found[0] and o[1] > o[0])
+        last = next(o for o in reversed(offsets) if o is not None and o[1] == found[1] and o[1] > o[0])
+        return answer_bounds(passage, first, last, self.edges)
 
     @contextmanager
     def _cores(self) -> Iterator[int]:
@@ -299,9 +319,13 @@ def load_reader(model_dir: Path, weights: Path, precision: str = "fp32", threads
     from transformers import AutoTokenizer
 
     model, card = load_model(model_dir, weights)
+    try:
+        edges = load_span_edges()
+    except SpanEdgesError as exc:
+        raise ReaderError(str(exc)) from exc
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     return Reader(model, tokenizer, int(card.get("max_length", MAX_LENGTH)),
-                  int(card.get("doc_stride", DOC_STRIDE)), precision, threads)
+                  int(card.get("doc_stride", DOC_STRIDE)), precision, threads, edges)
 
 
 def weights_digest(weights: Path) -> str:

@@ -11,12 +11,14 @@ import pytest
 from qa_service.models.reader import (
     Reader,
     ReaderError,
+    answer_bounds,
     best_span,
     build_model,
     end_without_glued_particle,
     load_model,
     save_weights,
 )
+from qa_service.models.span_edges import SpanEdges, SpanEdgesError, load_span_edges
 
 # Passage tokens 1..5 cover "藁城区完成了14880户" (question tokens and specials have no offsets).
 OFFSETS = [None, (0, 3), (3, 5), (5, 6), (6, 11), (11, 12), None]
@@ -51,6 +53,42 @@ def test_a_span_ending_in_a_glued_de_loses_it_and_nothing_else() -> None:
     listed = "他是凯尔特人的，球员"
     assert listed[2 : end_without_glued_particle(listed, 2, 8)] == "凯尔特人"
     assert end_without_glued_particle(listed, 6, 8) == 8  # 的， alone: nothing to keep before it
+
+
+def test_span_edges_move_into_glued_tokens_and_never_empty_a_span() -> None:
+    edges = SpanEdges(leading={"是中国": 1}, trailing={"年开始": 2})
+    passage = "长江是中国最长的河流，2002年开始建设"
+    # Tokens 是中国 (2-5) ... 河流 (8-10); 2002 (11-15), 年开始 (15-18).
+    assert passage[slice(*edges.cut(passage, (2, 5), (8, 10)))] == "中国最长的河流"
+    assert passage[slice(*edges.cut(passage, (11, 15), (15, 18)))] == "2002年"
+    assert edges.cut(passage, (0, 2), (0, 2)) == (0, 2)  # a token not in the table stays whole
+    alone = "是中国"
+    assert edges.cut(alone, (0, 3), (0, 3)) == (1, 3)
+    assert SpanEdges({"是中": 1}, {"是中": 1}).cut("是中", (0, 2), (0, 2)) == (1, 2)  # not to nothing
+
+
+def test_an_answer_loses_glued_characters_by_the_table_and_a_final_de_by_the_rule() -> None:
+    edges = SpanEdges(leading={"是中国": 1}, trailing={"年开始": 2})
+    passage = "他说是中国最大的城市，2002年开始建设，是中国人的"
+    assert passage[slice(*answer_bounds(passage, (2, 5), (15, 18), edges))] == "中国最大的城市，2002年"
+    # 人的 is not in the table: the general rule drops the 的, the table still cuts the start.
+    assert passage[slice(*answer_bounds(passage, (21, 24), (24, 26), edges))] == "中国人"
+
+
+def test_the_shipped_span_edges_cut_what_training_answers_leave_out() -> None:
+    edges = load_span_edges()
+    assert edges.leading["是中国"] == 1 and edges.trailing["年开始"] == 2
+    assert "是一种" not in edges.leading  # answers keep 是一种 whole more often than not
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"format": 1, "leading": {"是": 1}, "trailing": {}}',
+                                     '{"format": 2, "leading": {}, "trailing": {}}'])
+def test_missing_or_damaged_span_edges_are_a_clear_error(tmp_path: Path, content: str | None) -> None:
+    path = tmp_path / "span_edges.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(SpanEdgesError, match=r"span_edges\.json"):
+        load_span_edges(path)
 
 
 @pytest.fixture(scope="module")
