@@ -284,8 +284,11 @@ class Reader:
 
     def _cut(self, passage: str, offsets: list[tuple[int, int] | None],
              found: tuple[int, int, float]) -> tuple[int, int]:
-        first = next(o for o in offsets if o is not None and o[0] == found[0] and o[1] > o[0])
-        last = next(o for o in reversed(offsets) if o is not None and o[1] == found[1] and o[1] > o[0])
+        # The tokenizer's offsets are numpy integers: plain ones go into the answer JSON.
+        first = next((int(o[0]), int(o[1])) for o in offsets
+                     if o is not None and o[0] == found[0] and o[1] > o[0])
+        last = next((int(o[0]), int(o[1])) for o in reversed(offsets)
+                    if o is not None and o[1] == found[1] and o[1] > o[0])
         return answer_bounds(passage, first, last, self.edges)
 
     @contextmanager

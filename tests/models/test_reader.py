@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +169,7 @@ def test_reading_in_either_precision_gives_a_verbatim_span_of_each_passage(
     for span, passage in zip(spans, passages, strict=True):
         assert span is not None and 0 <= span.char_start < span.char_end <= len(passage)
         assert 0.0 <= span.has_answer <= 1.0
+        json.dumps(dataclasses.asdict(span))  # plain numbers, as the answer JSON needs
 
 
 def test_a_read_alone_runs_on_the_idle_cores_and_one_beside_another_on_one(
