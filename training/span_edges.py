@@ -32,10 +32,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.cmrc_metric import exact_match  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
 from qa_service.models import materialize_builtin_model  # noqa: E402
-from qa_service.models.reader import end_without_glued_particle  # noqa: E402
+from qa_service.models.reader import answer_bounds  # noqa: E402
 from qa_service.models.span_edges import SPAN_EDGES_FILE, SpanEdges  # noqa: E402
 from training.train_reader import DATASETS, examples_of  # noqa: E402
 
+NO_EDGES = SpanEdges({}, {})
 NUMBER_CHARACTERS = frozenset("0123456789.,%°")
 SETS = (("cmrc2018/cmrc2018_train.json", "cmrc2018-train", False),
         ("drcd/DRCD_dev.json", "drcd-dev", True), ("drcd/DRCD_test.json", "drcd-test", True))
@@ -104,12 +105,9 @@ def cross_validate(answers: list[tuple[str, str, tuple[int, int], tuple[int, int
         edges = edges_of(learned)
         for _, context, first, last, start, end in held_out:
             gold = [context[start:end]]
-            whole_end = end_without_glued_particle(context, first[0], last[1])
-            was = exact_match(context[first[0] : whole_end], gold)
-            cut_start, cut_end = edges.cut(context, first, last)
-            if whole_end != last[1]:  # the reader's own 的 trim came first: it stands
-                cut_end = whole_end
-            now = exact_match(context[cut_start:cut_end], gold)
+            # As the reader cuts its spans, with and without the table.
+            was = exact_match(context[slice(*answer_bounds(context, first, last, NO_EDGES))], gold)
+            now = exact_match(context[slice(*answer_bounds(context, first, last, edges))], gold)
             before, after = before + was, after + now
             gained, lost = gained + (now > was), lost + (now < was)
     n = len(answers)
