@@ -403,12 +403,12 @@ def fit_calibration(lang: str, rows: list[Ask], center: float,
         if lang == "latin":
             # English questions: the reader finds the right span far less often, so
             # keeping 95% of them would show a wrong answer for most (`Who hosted...?` ->
-            # an unrelated name). Their threshold is the one that handles the most asks right.
-            # The threshold handling the most asks right sits on a flat optimum (replacing
-            # the final stop of 4 calibration asks moved it from 2.05 to 2.38), so it is
-            # taken where a logistic regression of the three outcomes (no answer there,
-            # a wrong answer, a right one) on the evidence says a right answer becomes
-            # likelier than none: from there on, finding handles more asks right.
+            # an unrelated name). The threshold handling the most asks right, used before,
+            # sits on a flat optimum (replacing the final stop of 4 calibration asks moved
+            # it from 2.05 to 2.38), so the threshold is taken where a logistic regression
+            # of the three outcomes (no answer there, a wrong answer, a right one) on the
+            # evidence says a right answer becomes likelier than none: from there on,
+            # finding handles more asks right.
             right = np.asarray([a.right for a in rows])
             outcome = np.where(~holds, 0, np.where(right, 2, 1))
             fit = LogisticRegression(C=1e4).fit(z.reshape(-1, 1), outcome)

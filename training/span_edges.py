@@ -37,13 +37,15 @@ from qa_service.models.span_edges import SPAN_EDGES_FILE, SpanEdges  # noqa: E40
 from training.train_reader import DATASETS, examples_of  # noqa: E402
 
 NO_EDGES = SpanEdges({}, {})
+# Per answer: paragraph id, paragraph, its first and last token, the answer's start and end.
+Answers = list[tuple[str, str, tuple[int, int], tuple[int, int], int, int]]
 NUMBER_CHARACTERS = frozenset("0123456789.,%°")
 SETS = (("cmrc2018/cmrc2018_train.json", "cmrc2018-train", False),
         ("drcd/DRCD_dev.json", "drcd-dev", True), ("drcd/DRCD_test.json", "drcd-test", True))
 
 
-def edge_tokens(tokenizer: object) -> list[tuple[str, str, tuple[int, int], tuple[int, int], int, int]]:
-    """(paragraph id, paragraph, first token, last token, answer start, answer end) per answer."""
+def edge_tokens(tokenizer: object) -> Answers:
+    """Every training answer with the tokens of its paragraph it starts and ends in."""
     found = []
     offsets: dict[str, list[tuple[int, int]]] = {}
     for path, source, simplify in SETS:
@@ -66,7 +68,7 @@ def edge_tokens(tokenizer: object) -> list[tuple[str, str, tuple[int, int], tupl
     return found
 
 
-def edges_of(answers: list[tuple[str, str, tuple[int, int], tuple[int, int], int, int]]) -> SpanEdges:
+def edges_of(answers: Answers) -> SpanEdges:
     leading: defaultdict[str, Counter[int]] = defaultdict(Counter)
     trailing: defaultdict[str, Counter[int]] = defaultdict(Counter)
     for _, context, first, last, start, end in answers:
@@ -97,7 +99,7 @@ def splits_number(token: str, at: int) -> bool:
     return both_numeric and (before.isdigit() or after.isdigit())
 
 
-def cross_validate(answers: list[tuple[str, str, tuple[int, int], tuple[int, int], int, int]]) -> None:
+def cross_validate(answers: Answers) -> None:
     halves = [[a for a in answers if int(hashlib.md5(a[0].encode()).hexdigest(), 16) % 2 == h]
               for h in (0, 1)]
     before = after = gained = lost = 0
