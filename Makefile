@@ -40,20 +40,25 @@ run: index
 serve: index
 	$(QA) serve
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+# Debian's Chromium and a CJK font for the browser tests (Playwright drives it; no browser
+# download). `make test` runs it first; installing needs root.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
 browser-deps:
-	@command -v chromium >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
+	  [ "$$(id -u)" = 0 ] || { echo "The browser tests need Debian's $(BROWSER_PACKAGES):" \
+	    "run \`sudo make browser-deps\` once, then \`make test\`." >&2; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); }
 
 lint: install
 	$(VENV)/bin/ruff check qa_service tests benchmarks training
 	$(VENV)/bin/mypy qa_service
 	$(VENV)/bin/lint-imports --no-logo --no-cache
 
-test: install model index lint
+# Every test, the browser's included: what they need is installed first.
+test: install browser-deps model index lint
 	$(PY) -m pytest
 
-test-fast: install
+test-fast: install browser-deps
 	$(PY) -m pytest -m "not slow"
 
 # Quality, speed and scale, measured (about 85 minutes; the CMRC indexes and the scale

@@ -196,6 +196,10 @@ def format_answer(result: dict) -> str:
     when = result.get("time_range")
     if when:
         lines.append(f"检索范围 / time: {when['start']} 至 {when['end']}（{when['text']}）")
+    named = result.get("named_articles")
+    if named:  # the question named these articles by title: only they were searched
+        titles = "、".join(f"《{a['title']}》" for a in named)
+        lines.append(f"检索文章 / article: {titles}")
     answer = result.get("answer")
     if result.get("found") and answer:
         lines.append(f"答案 / answer: {answer['text']}  [{answer['passage_rank']}]")
@@ -210,10 +214,20 @@ def format_answer(result: dict) -> str:
         article = p["article"]
         lines.append(f"[{p['rank']}] {p['score']:.3f}  《{article['title']}》 {article['source']}"
                      f" ¶{p['paragraph']} [{p['char_start']}:{p['char_end']}]"
-                     f"{'  ' + article['date'] if article.get('date') else ''}")
+                     f"{'  ' + date_label(article) if article.get('date') else ''}")
         # Chinese characters are two columns wide: 40 of them fill an 80-column terminal.
         lines.append(textwrap.indent(textwrap.fill(p["text"], width=40), "    "))
     return "\n".join(lines)
+
+
+# Where a date that the article does not state outright came from (the chat page says the same).
+DATE_ORIGINS = {"file_mtime": "文件日期 / file date", "text": "据正文 / from the text"}
+
+
+def date_label(article: dict) -> str:
+    """The article's date, marked where it is the file's time or read from the text."""
+    origin = DATE_ORIGINS.get(article.get("date_source") or "")
+    return f"{article['date']}（{origin}）" if origin else str(article["date"])
 
 
 @main.command()

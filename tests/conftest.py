@@ -23,6 +23,19 @@ LIBRARY_ARTICLE = (
     "藁城区新建的图书馆今天开放,共有藏书十二万册,每天接待读者八百人次。\n"
 )
 
+# Debian's Chromium, which the chat and admin page tests drive and the format tests print with.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def require_chromium() -> str:
+    """Chromium's path; a test that needs it and cannot run fails, saying how to make it run
+    (a skip would read as a pass)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed, so the browser tests cannot run: install it with "
+                    "`sudo make browser-deps` (Debian's chromium and fonts-noto-cjk); `make test` does.")
+    return CHROMIUM
+
+
 # Loading code is tested offline: nothing may come from a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -153,14 +166,16 @@ def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_encoder(real_model_dir: Path):
+    """The real encoder at QA_PRECISION (default auto), as the service runs it."""
     from qa_service.models import SentenceTransformerEncoder
 
-    return SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent)
+    return SentenceTransformerEncoder("multilingual-e5-small", real_model_dir.parent,
+                                      precision=Settings.from_env().precision)
 
 
 @pytest.fixture(scope="session")
 def real_reader(real_model_dir: Path):
-    """The shipped reader weights with their measured calibration, once per session."""
+    """The shipped reader weights with their measured calibration at QA_PRECISION, once per session."""
     from qa_service.answering import load_configured_reader
 
-    return load_configured_reader("builtin", real_model_dir.parent)
+    return load_configured_reader("builtin", real_model_dir.parent, Settings.from_env().precision)

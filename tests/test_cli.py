@@ -212,3 +212,20 @@ def test_the_human_output_says_how_a_follow_up_was_read() -> None:
     shown = cli.format_answer(result).splitlines()
     assert shown[1] == "按上文理解为 / read as: 藁城区建成了多少个志愿服务队？"
     assert "read as" not in cli.format_answer({**result, "understood_as": None})
+
+
+def test_the_human_output_says_where_a_date_came_from() -> None:
+    def passage(date: str, date_source: str) -> dict:
+        article = {"title": "藁城这一年", "source": "000.txt", "date": date, "date_source": date_source}
+        return {"rank": 1, "score": 0.9, "text": "正文", "paragraph": 3, "char_start": 0, "char_end": 2,
+                "article": article}
+
+    result = {"question": "谁写的？", "took_ms": 5.0, "found": False, "message": "没有找到", "answer": None,
+              "named_articles": [{"id": "a", "title": "藁城这一年"}]}
+    shown = cli.format_answer({**result, "passages": [passage("2026-12-07", "file_mtime")]})
+    assert "检索文章 / article: 《藁城这一年》" in shown
+    assert "2026-12-07（文件日期 / file date）" in shown
+    assert "2021-10-10（据正文 / from the text）" in cli.format_answer(
+        {**result, "passages": [passage("2021-10-10", "text")]})
+    stated = cli.format_answer({**result, "passages": [passage("2021-12-20", "front_matter")]})
+    assert "2021-12-20" in stated and "2021-12-20（" not in stated

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ..index import tokenize
 from .answer import question_terms
+from .quoted import masked
 
 _END = "？?。.！!"
 # "X呢?" (also "那X呢?"): the whole follow-up is one phrase and the particle.
@@ -78,7 +79,7 @@ def restatements(question: str, previous: str) -> list[Restatement]:
         if subject:  # the subject: 藁城区的总投资是多少 -> 新华区的总投资是多少
             found.append(Restatement(topic + ask[len(subject):], topic))
     elif subject:
-        pointer = _POINTER.search(question)
+        pointer = _POINTER.search(masked(question))  # 《藁城这一年》 points at nothing
         if pointer:
             # 其 and 它的 stand for "its": the subject takes 的 where the pronoun did.
             word = pointer.group()

@@ -16,6 +16,7 @@ from ..models import Encoder, PassageReader
 from .answer import AnswerSettings, Sentence, SentenceVectors, best_of, score_sentences
 from .ellipsis import names, restatements
 from .outcome import Outcome, evidence_of, reorder
+from .quoted import scope_to_titles
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Mode, SearchSettings, search
 from .timeframe import Filters, TimeParser, TimeRange, newest_first, prefer_range, stated_range
@@ -219,6 +220,8 @@ class Retriever:
         allowed = self.index.store.chunk_ids_where(filters.keeps) if filters.active else None
         if allowed is not None and len(allowed) == 0:
             return self._nothing(question, query, NO_ARTICLE_PASSES, filters, started)
+        # An article named by its title in 《》 is the one searched.
+        allowed, named = scope_to_titles(self.index.store, query, allowed)
         # Only an index with articles that state their dates can prefer any by time.
         when = self.time_parser.find(query, today or date.today()) if self.index.has_dates else None
         first: dict[str, float] = {}
@@ -233,7 +236,7 @@ class Retriever:
         if timings is not None:
             timings.update(first)
         result = self._render(question, outcome, top_k, started, understood_as)
-        result["filters"] = filters.to_json()
+        result.update(filters=filters.to_json(), named_articles=named or None)
         return result
 
     def _follow_up(self, question: str, query: str, previous: str, outcome: Outcome,
@@ -286,7 +289,7 @@ class Retriever:
     def _nothing(self, question: str, query: str, message: str, filters: Filters, started: float) -> dict:
         """The answer JSON for a question that searches nothing, saying why."""
         result = self._render(question, Outcome(query, []), 0, started)
-        result.update(message=message, filters=filters.to_json())
+        result.update(message=message, filters=filters.to_json(), named_articles=None)
         return result
 
     def _render(self, question: str, outcome: Outcome, top_k: int, started: float,

@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..corpus import STATED_DATE_SOURCES, date_range
+from .quoted import masked
 from .search import Hit
 
 SLACK_DAYS = 45  # an article reports on what happened up to this long before it
@@ -86,7 +87,9 @@ class TimeParser:
         self.find("今年", date.today())
 
     def find(self, question: str, today: date) -> TimeRange | None:
-        """The first time expression of the question as a range, or None."""
+        """The first time expression of the question as a range, or None. Quoted words
+        are names, not times (《藁城这一年》)."""
+        question = masked(question)
         if not _MAYBE_TIME.search(question):
             return None
         base = datetime(today.year, today.month, today.day, 12)

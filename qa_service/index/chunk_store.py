@@ -10,7 +10,7 @@ import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,7 +133,19 @@ class ChunkStore:
         rows = self._conn().execute(f"SELECT a.id, a.date, a.source, {self._file_column()},"
                                     f" {self._column('copy_of')} FROM articles a")
         # A copy that passes brings its canonical article, the one searched in its place.
-        kept = sorted({r[4] or r[0] for r in rows if keep(r[1], r[2], r[3] or "")})
+        return self.chunk_ids_of({r[4] or r[0] for r in rows if keep(r[1], r[2], r[3] or "")})
+
+    def articles_titled(self, match: Callable[[str], bool]) -> list[tuple[str, str]]:
+        """(id, title) of the searched articles whose title passes ``match``: a copy is
+        searched as its canonical article."""
+        rows = self._conn().execute(
+            f"SELECT a.id, a.title, {self._column('copy_of')} FROM articles a").fetchall()
+        titles = {r[0]: r[1] for r in rows}
+        return sorted({(r[2] or r[0], titles.get(r[2] or r[0], r[1])) for r in rows if match(r[1])})
+
+    def chunk_ids_of(self, article_ids: Collection[str]) -> np.ndarray:
+        """Ids of the chunks of these articles, sorted."""
+        kept = sorted(set(article_ids))
         if not kept:
             return np.empty(0, dtype=np.int64)
         ids: list[int] = []

@@ -32,7 +32,10 @@ import numpy as np
 
 EXPORT_FORMAT = 1  # bump when the exported graph changes: old files are not reused
 PROBE = "藁城区完成了多少户厕所改造？"
-MIN_PROBE_COSINE = 0.99999
+# The graph is the model's where it gives the vectors torch gives: fp32 kernels differ
+# between CPUs in the last digits (cosine 0.99998975 on an AMD EPYC for a vector torch
+# made in a batch), another model's graph gives far less.
+MIN_PROBE_COSINE = 0.9999
 
 
 class OnnxQueryError(RuntimeError):

@@ -170,6 +170,12 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {"text": {"type": "string"}, "start": {"type": "string"},
                                "end": {"type": "string"}, "basis": {"enum": ["asked", "article"]},
                                "base": {"type": "string"}, "matched": {"type": "boolean"}}},
+            "named_articles": {"type": ["array", "null"], "description": (
+                "The articles the question names by their title in 《》 (the same title, else a "
+                "title that contains the name): only they were searched. Null where it names no "
+                "article the index holds, or none within the filters (the chat page: 检索文章：《…》)."),
+                "items": {"type": "object", "required": ["id", "title"],
+                          "properties": {"id": {"type": "string"}, "title": {"type": "string"}}}},
             "filters": {"type": ["object", "null"], "description": "The filters applied, as understood.",
                         "properties": {"date_from": {"type": ["string", "null"]},
                                        "date_to": {"type": ["string", "null"]},

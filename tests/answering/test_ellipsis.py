@@ -44,6 +44,7 @@ def test_x_ne_offers_both_readings_and_names_its_topic() -> None:
     "其它区县完成了多少户？",  # 它 of 其它 (other) points at nothing
     "石家庄的市委书记是谁？",
     "那呢？",  # no topic to ask about
+    "总结一下《藁城这一年》这篇文章的主要内容。",  # 这一 of a title points at nothing
 ])
 def test_questions_that_stand_alone_are_not_restated(question: str) -> None:
     assert restatements(question, "藁城区今年开工了多少个重点项目？") == []

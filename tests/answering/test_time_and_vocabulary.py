@@ -63,6 +63,20 @@ def test_questions_without_time_words_have_no_range() -> None:
     assert parser.find("后年开工多少项目？", date(2026, 11, 24)) is not None
 
 
+@pytest.mark.parametrize("question", [
+    "总结一下《藁城这一年》这篇文章的主要内容。",
+    "“七一”重要讲话精神是什么？",
+    "「今年以来」这一段说了什么？",
+])
+def test_quoted_words_are_names_not_times(question: str) -> None:
+    assert TimeParser().find(question, date(2026, 11, 24)) is None
+
+
+def test_a_time_outside_the_quotes_is_still_read() -> None:
+    found = TimeParser().find("《藁城这一年》里说去年完成了什么？", date(2026, 11, 24))
+    assert found is not None and found.text == "去年" and found.start == date(2025, 1, 1)
+
+
 def test_a_question_the_parser_chokes_on_leaves_no_traceback_in_the_log(
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
@@ -113,6 +127,30 @@ def test_date_and_source_filters_keep_only_their_articles(dated_retriever: Retri
     assert {p["article"]["source"] for p in paper["passages"]} == {"河北日报"}
     none = dated_retriever.ask(question, filters=Filters(date_from=date(2030, 1, 1)))
     assert none["passages"] == [] and none["found"] is False and "筛选" in none["message"]
+
+
+def test_an_article_named_by_its_title_is_the_one_searched(dated_retriever: Retriever) -> None:
+    # Without the title both reports answer; named, only the 2019 one is searched.
+    result = dated_retriever.ask("《藁城区重点项目》说开工了多少个重点项目？")
+    assert {p["article"]["title"] for p in result["passages"]} == {"藁城区重点项目"}
+    assert result["named_articles"] == [{"id": result["passages"][0]["article"]["id"],
+                                         "title": "藁城区重点项目"}]
+    assert result["time_range"] is None
+    # A part of a longer title names it too, punctuation and spaces aside.
+    shortened = dated_retriever.ask("《重点项目 进展》说开工了多少个重点项目？")
+    assert [a["title"] for a in shortened["named_articles"]] == ["藁城区重点项目进展"]
+    assert {p["article"]["date"] for p in shortened["passages"]} == {"2021-12-20"}
+
+
+def test_a_title_no_article_has_searches_everything(dated_retriever: Retriever) -> None:
+    # A law or a book the articles cite is found by its words, as without the marks.
+    result = dated_retriever.ask("《中华人民共和国森林法》对植树有什么规定？")
+    assert result["named_articles"] is None and result["passages"]
+    # Filters still hold: a named article outside them is not searched.
+    filtered = dated_retriever.ask("《藁城区重点项目》说开工了多少个重点项目？",
+                                   filters=Filters(date_from=date(2021, 1, 1)))
+    assert filtered["named_articles"] is None
+    assert {p["article"]["date"][:4] for p in filtered["passages"]} == {"2021"}
 
 
 def test_an_official_title_finds_the_office_holder(settings: Settings, fake_encoder: FakeEncoder) -> None:

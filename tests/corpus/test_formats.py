@@ -16,18 +16,18 @@ from qa_service.corpus import read_corpus
 from qa_service.corpus.formats import UnreadableFile
 from qa_service.corpus.sandbox import SandboxedReader
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from ..conftest import require_chromium
+
 PAGE_TEXT = "第{n}页：本页报道藁城区第{n}批重点项目，共完成投资{n}亿元，新建道路{n}条，群众获得感持续提升。"
 
 
 @pytest.fixture(scope="module")
 def chromium_page() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is needed to make the test PDFs: apt-get install chromium")
+    chromium = require_chromium()  # it prints the test PDFs
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
         yield browser.new_page(viewport={"width": 900, "height": 500})
         browser.close()
 

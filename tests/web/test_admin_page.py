@@ -16,9 +16,9 @@ from qa_service.config import Settings
 from qa_service.index import build_index
 from qa_service.web import create_app
 
-from ..conftest import SEED_CORPUS, FakeEncoder, FakeReader
+from ..conftest import SEED_CORPUS, FakeEncoder, FakeReader, require_chromium
 from ..corpus.test_formats import docx_file, text_pdf
-from .test_browser import _require_chromium, ask, keep_screenshot
+from .test_browser import ask, keep_screenshot
 
 TOKEN = "page-admin-token"
 pytestmark = pytest.mark.browser
@@ -42,12 +42,11 @@ def admin_server(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def browser_context(tmp_path: Path) -> Iterator[Any]:
-    _require_chromium()
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                    headless=True, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
         yield browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
         browser.close()
 

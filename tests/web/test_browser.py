@@ -20,9 +20,8 @@ from qa_service.config import Settings
 from qa_service.index import build_index
 from qa_service.web import create_app
 
-from ..conftest import SEED_ANSWERS, SEED_CORPUS, FakeEncoder, FakeReader
+from ..conftest import SEED_ANSWERS, SEED_CORPUS, FakeEncoder, FakeReader, require_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 XSS_QUESTION = "<img src=x onerror=\"window.__xss='question'\"><script>window.__xss='q2'</script>厕所改造"
 LIBRARY_BODY = ("市图书馆新馆今天正式开放，馆内藏书120万册，设有少儿阅览区、古籍修复室和"
                 "二十四小时自助借还区，每天可接待读者五千人次。")
@@ -38,15 +37,6 @@ XSS_ARTICLE = (
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _require_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        message = ("!!! Chromium is not installed: the browser tests of the chat page cannot run. "
-                   "Install it with `apt-get install chromium` (.ci/run does). !!!")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def _serve(root: Path) -> tuple[Any, str, Any]:
@@ -80,12 +70,12 @@ def live_server(served: tuple[Any, str]) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _require_chromium()
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
+            executable_path=chromium, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         )

@@ -96,10 +96,14 @@ export function fileName(article) {
   return article.file || (/\.[A-Za-z0-9]{1,5}$/.test(article.source || "") ? article.source : "");
 }
 
-// A date the article does not state itself (its file's time) is said to be one.
+// A date the article does not state outright says where it came from: its file's time,
+// or read from its text (the command line says the same).
+const DATE_ORIGINS = { file_mtime: "文件日期", text: "据正文" };
+
 export function dateLabel(article) {
   if (!article.date) return "";
-  return article.date_source === "file_mtime" ? `${article.date}（文件日期）` : article.date;
+  const origin = DATE_ORIGINS[article.date_source];
+  return origin ? `${article.date}（${origin}）` : article.date;
 }
 
 // 同文另见 N 处: the outlets that republished the cited article (not searched themselves).

@@ -99,6 +99,10 @@ export function renderAnswer(entry, history, onChange, number) {
     bubble.append(el("p", { class: "understood meta", text: `按词表理解为：${result.answer.read_as}` }));
   }
   if (result.time_range) bubble.append(el("p", { class: "time-range meta", text: timeRangeLine(result.time_range) }));
+  if (result.named_articles) {
+    const titles = result.named_articles.map((a) => `《${a.title}》`).join("、");
+    bubble.append(el("p", { class: "named-articles meta", text: `检索文章：${titles}` }));
+  }
   const toolbar = el("div", { class: "answer-actions", role: "toolbar", "aria-label": "答案操作 / Answer actions" });
   if (result.found && result.answer) {
     const a = result.answer;
