@@ -63,7 +63,8 @@ test-fast: install browser-deps
 
 # Quality, speed and scale, measured (about 85 minutes; the CMRC indexes and the scale
 # corpora are kept in $(BENCH_DIR) and reused on the next run): CMRC 2018 dev/trial and
-# the bulletin questions; encoder and build rate; ask and build idle and beside a busy
+# the bulletin questions; encoder and build rate; how far vectors differ between paths and
+# precisions on this CPU (the tests' tolerances); ask and build idle and beside a busy
 # process; query steps, HTTP latency and wrk
 # throughput; full, incremental and killed-then-resumed builds; a 20k-chunk build locally and
 # through a local Ray cluster (about 25 minutes of it); 100k and 1M chunks.
@@ -75,6 +76,7 @@ bench: install model bench-deps
 	$(PY) benchmarks/retrieval.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/answers.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/encoding.py --results $(BENCH_RESULTS)
+	$(PY) benchmarks/tolerances.py --results $(BENCH_RESULTS)
 	$(PY) benchmarks/contention.py --results $(BENCH_RESULTS)
 	QA_READER_WEIGHTS=none $(PY) benchmarks/serving.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/serving.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)

@@ -3,7 +3,7 @@
 Words between title marks or quotation marks are a name, never a time: 《藁城这一年》 is an
 article, not "this year", and “七一”重要讲话 is a speech, not the first of July. They are
 hidden from the time parser (``masked``), and a title in 《》 that is an article's title
-scopes the search to that article (``names_title``).
+scopes the search to that article (``scope_to_titles``).
 """
 
 from __future__ import annotations

@@ -504,6 +504,19 @@ def test_time_words_reprints_and_file_dates_are_said_where_they_apply(page: Any,
     toilets = ask(page, "全区共完成厕所改造多少户?")
     assert "（文件日期）" in toilets.locator(".answer-cite").inner_text()
     assert toilets.locator(".time-range").count() == 0
+    # A date the text gives (the bulletin's 10月10日 in its title's year) says so.
+    chaired = ask(page, "大会由谁主持?")
+    assert "2021-10-10（据正文）" in chaired.locator(".answer-cite").inner_text()
+
+
+def test_a_title_in_title_marks_is_an_article_not_a_time(page: Any, tmp_path: Path) -> None:
+    answer = ask(page, "《藁城这一年》里完成了多少户厕所改造？")
+    assert answer.locator(".time-range").count() == 0  # 这一年 is the title's, not "this year"
+    assert answer.locator(".named-articles").inner_text() == "检索文章：《藁城这一年》"
+    assert answer.locator(".short-answer").inner_text() == "14880户"
+    titles = answer.locator(".source-cite").all_inner_texts()
+    assert titles and all("《藁城这一年》" in t for t in titles)
+    keep_screenshot(page, tmp_path, "named-article.png")
 
 
 def test_an_answer_read_through_the_vocabulary_says_how(page: Any) -> None:
