@@ -19,6 +19,7 @@ from .outcome import Outcome, evidence_of, reorder
 from .quoted import scope_to_titles
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Mode, SearchSettings, search
+from .shape import shape_of
 from .timeframe import Filters, TimeParser, TimeRange, newest_first, prefer_range, stated_range
 
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
@@ -359,6 +360,8 @@ class Retriever:
             "understood_as": understood_as,
             # The time the question named, as a range of days and what it was read against.
             "time_range": outcome.time_range.to_json() if outcome.time_range else None,
+            # The shape of answer the question asks for (a list, an explanation, yes/no...).
+            "shape": shape_of(question).to_json(),
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
         }
 

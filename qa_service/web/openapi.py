@@ -170,6 +170,18 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {"text": {"type": "string"}, "start": {"type": "string"},
                                "end": {"type": "string"}, "basis": {"enum": ["asked", "article"]},
                                "base": {"type": "string"}, "matched": {"type": "boolean"}}},
+            "shape": {"type": "object", "description": (
+                "The shape of answer the question asks for, from its words: `factoid` (多少, 谁), "
+                "`list` (哪些, 哪几, 包括), `explanation` (如何, 为什么, 什么措施), `parts` (several "
+                "questions in one: …多少个，总投资多少; 分别), `yes_no` (是否, …吗), `summary` (总结, "
+                "主要内容) or `about_article` (作者, 谁写的, 哪天发表); `cue`: the words that decided "
+                "it (null for a factoid); `parts`: the questions of a several-part one. The answer "
+                "itself is still the reader's span or sentence whatever the shape."),
+                "required": ["kind", "cue", "parts"],
+                "properties": {"kind": {"enum": ["factoid", "list", "explanation", "parts", "yes_no",
+                                                 "summary", "about_article"]},
+                               "cue": {"type": ["string", "null"]},
+                               "parts": {"type": "array", "items": {"type": "string"}}}},
             "named_articles": {"type": ["array", "null"], "description": (
                 "The articles the question names by their title in 《》 (the same title, else a "
                 "title that contains the name): only they were searched. Null where it names no "
