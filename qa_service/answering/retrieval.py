@@ -19,10 +19,11 @@ from .outcome import Outcome, evidence_of, reorder
 from .quoted import scope_to_titles
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Mode, SearchSettings, search
-from .shape import shape_of
+from .shape import QuestionShape, shape_of
 from .timeframe import Filters, TimeParser, TimeRange, newest_first, prefer_range, stated_range
 
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
+SUMMARY_NOT_YET = "还不能概括整篇文章。以下是最接近的段落，仅供参考。"
 NOTHING_TO_SEARCH = "问题中没有可以查找的文字。/ The question has no words to search for."
 NO_ARTICLE_PASSES = "没有符合筛选条件（日期、来源）的文章。/ No article matches the date or source filters."
 MAX_HISTORY = 10
@@ -223,6 +224,7 @@ class Retriever:
             return self._nothing(question, query, NO_ARTICLE_PASSES, filters, started)
         # An article named by its title in 《》 is the one searched.
         allowed, named = scope_to_titles(self.index.store, query, allowed)
+        shape = shape_of(query, names_an_article=bool(named))
         # Only an index with articles that state their dates can prefer any by time.
         when = self.time_parser.find(query, today or date.today()) if self.index.has_dates else None
         first: dict[str, float] = {}
@@ -236,7 +238,7 @@ class Retriever:
                                                      mode, allowed, when)
         if timings is not None:
             timings.update(first)
-        result = self._render(question, outcome, top_k, started, understood_as)
+        result = self._render(question, outcome, top_k, started, understood_as, shape)
         result.update(filters=filters.to_json(), named_articles=named or None)
         return result
 
@@ -294,8 +296,11 @@ class Retriever:
         return result
 
     def _render(self, question: str, outcome: Outcome, top_k: int, started: float,
-                understood_as: str | None = None) -> dict:
-        found = self.is_found(outcome)
+                understood_as: str | None = None, shape: QuestionShape | None = None) -> dict:
+        shape = shape or shape_of(outcome.query)
+        # A span is never an article's summary: until summaries are made, the nearest
+        # passages are offered instead of a confident fragment.
+        found = self.is_found(outcome) and shape.kind != "summary"
         if found and self.reader is not None:
             # A found answer stands in a body passage (see _read): photo captions are not
             # shown as its sources.
@@ -349,7 +354,7 @@ class Retriever:
             "question": question,
             "query": outcome.query,
             "found": found,
-            "message": None if found else NOT_FOUND_MESSAGE,
+            "message": None if found else SUMMARY_NOT_YET if shape.kind == "summary" else NOT_FOUND_MESSAGE,
             "confidence": round(self._confidence(outcome), 4),
             "evidence": None if outcome.evidence is None else round(outcome.evidence, 6),
             "answer": answer,
@@ -361,7 +366,7 @@ class Retriever:
             # The time the question named, as a range of days and what it was read against.
             "time_range": outcome.time_range.to_json() if outcome.time_range else None,
             # The shape of answer the question asks for (a list, an explanation, yes/no...).
-            "shape": shape_of(question).to_json(),
+            "shape": shape.to_json(),
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
         }
 

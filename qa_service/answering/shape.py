@@ -14,8 +14,12 @@ sentences; 谁写的 wants the byline. The shapes:
 
 Rules, checked in the order above from the last (an article's byline before its
 summary, a summary before a yes/no, several parts before one list): a question such as
-《藁城这一年》讲了哪些内容 is a summary, not a list. English questions are read by their
-opening words. Quoted words (titles, names) are never read as cues.
+《藁城这一年》讲了哪些内容 is a summary, not a list. A summary or the article itself is
+asked of an article: the question says so (这篇文章, 本文, 该报道) or names one the index
+holds by its title. Otherwise the same words ask about something the text tells:
+《黄泉归来》的作者是谁 asks for a book's author, 收入来源 for a fact, 游戏的主要内容 for an
+explanation. English questions are read by their opening words. Quoted words (titles,
+names) are never read as cues.
 """
 
 from __future__ import annotations
@@ -43,9 +47,13 @@ class QuestionShape:
 _ABOUT_ARTICLE = re.compile(
     r"作者|谁写的|谁撰写|哪位记者|记者是谁|由谁撰稿|撰稿人|署名|通讯员是谁|"
     r"(?:哪天|哪一天|什么时候|何时|几月几日|哪年)(?:发表|发布|刊发|刊登|见报)|发表(?:于|在)?(?:哪天|何时|什么时候)|"
-    r"发布时间|来源是|出自哪|出处|哪家(?:媒体|报纸|报社|网站)|(?:刊登|发表)在哪")
+    r"发布时间|来源|出自哪|出处|哪家(?:媒体|报纸|报社|网站)|(?:刊登|发表)在哪")
+# The question is about an article (not about something an article tells).
+_ARTICLE = re.compile(r"(?:这|那|本|该|此)(?:篇|则|份)?(?:文章|报道|稿件|新闻|消息|通讯|文)|本文|该文|此文|"
+                      r"文章|稿子|这篇|那篇|本篇|全文")
 # 总结 asked for (总结一下, 请概括), not the 总结 of a name (讲评总结大会).
-_SUMMARY = re.compile(r"^(?:请|帮我|麻烦)?(?:总结|概括|归纳)|"
+_SUMMARY_VERB = re.compile(r"^(?:请|帮我|麻烦你?)?(?:总结|概括|归纳)")
+_SUMMARY = re.compile(r"^(?:请|帮我|麻烦你?)?(?:总结|概括|归纳)|"
                       r"(?:总结|概括|归纳)(?:一下|下|这篇|本文|该文|文章|全文|其)|"
                       r"主要内容|讲了什么|讲的是什么|说了什么|写了什么|报道了什么|讲了哪些内容|"
                       r"要点(?:是什么|有哪些)|摘要|大意|主旨|核心内容|简要介绍|简单介绍一下")
@@ -73,15 +81,19 @@ _ENGLISH = {
 }
 
 
-def shape_of(question: str) -> QuestionShape:
-    """The shape the answer to ``question`` should take (see the module's note)."""
+def shape_of(question: str, names_an_article: bool = False) -> QuestionShape:
+    """The shape the answer to ``question`` should take (see the module's note);
+    ``names_an_article``: its 《title》 is an article the index holds."""
     text = masked(question.strip())
     if not re.search(r"[\u4e00-\u9fff]", text):
         return _english_shape(text)
-    for kind, pattern in (("about_article", _ABOUT_ARTICLE), ("summary", _SUMMARY)):
-        found = pattern.search(text)
-        if found:
-            return QuestionShape(kind, found.group())  # type: ignore[arg-type]
+    if names_an_article or _ARTICLE.search(text):
+        for kind, pattern in (("about_article", _ABOUT_ARTICLE), ("summary", _SUMMARY)):
+            found = pattern.search(text)
+            if found:
+                return QuestionShape(kind, found.group())  # type: ignore[arg-type]
+    elif _SUMMARY_VERB.match(text):  # 总结一下… asks for a summary of whatever it names
+        return QuestionShape("summary", _SUMMARY_VERB.match(text).group())  # type: ignore[union-attr]
     parts = _parts(question)
     if len(parts) > 1:
         return QuestionShape("parts", "，".join(parts), parts)

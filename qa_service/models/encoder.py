@@ -16,8 +16,10 @@ took 59 ms in bf16), so ``auto`` times one matrix product of the models' shape i
 and takes bf16 only where it is clearly faster.
 
 Questions, a few at a time, are encoded by ONNX Runtime from a graph exported once into
-the model cache (models/onnx_queries.py): in fp32, the same vectors within 1e-6, in half
-of torch's time for a question. Batches stay in torch, at the precision above.
+the model cache (models/onnx_queries.py): in fp32, the vectors torch gives to the last
+digits fp32 kernels differ in between CPUs (cosine 0.9999997 on an AMD EPYC without
+AVX-512, 0.99998975 at worst on one with it; benchmarks/tolerances.py), in half of torch's
+time for a question. Batches stay in torch, at the precision above.
 """
 
 from __future__ import annotations

@@ -175,8 +175,10 @@ SCHEMAS: dict[str, Any] = {
                 "`list` (哪些, 哪几, 包括), `explanation` (如何, 为什么, 什么措施), `parts` (several "
                 "questions in one: …多少个，总投资多少; 分别), `yes_no` (是否, …吗), `summary` (总结, "
                 "主要内容) or `about_article` (作者, 谁写的, 哪天发表); `cue`: the words that decided "
-                "it (null for a factoid); `parts`: the questions of a several-part one. The answer "
-                "itself is still the reader's span or sentence whatever the shape."),
+                "it (null for a factoid); `parts`: the questions of a several-part one. A summary or "
+                "the article itself is asked of an article the question points at (这篇文章) or names. "
+                "The answer is still the reader's span or sentence whatever the shape, but a summary "
+                "question is never answered with a span: `found` is false and `message` says so."),
                 "required": ["kind", "cue", "parts"],
                 "properties": {"kind": {"enum": ["factoid", "list", "explanation", "parts", "yes_no",
                                                  "summary", "about_article"]},

@@ -37,16 +37,26 @@ from ..conftest import FakeEncoder, FakeReader
     ("藁城区的生活垃圾资源化项目已经投产了吗？", "yes_no"),
     ("返京人员是否需要隔离？", "yes_no"),
     ("Is the waste project in production?", "yes_no"),
-    # The article's summary, and the article itself.
+    # The article's summary, and the article itself, asked of an article.
     ("总结一下《藁城这一年》这篇文章的主要内容。", "summary"),
-    ("《藁城这一年》讲了什么？", "summary"),
+    ("总结一下藁城区的项目建设", "summary"),
     ("Summarize the article.", "summary"),
-    ("《藁城这一年》是谁写的？", "about_article"),
     ("这篇文章是哪天发表的？", "about_article"),
+    ("这篇报道的记者是谁？", "about_article"),
     ("Who wrote this article?", "about_article"),
+    # The same words about something an article tells.
+    ("《黄泉归来》的作者是谁？", "factoid"),
+    ("黄花镇主要收入来源是什么？", "factoid"),
+    ("伊朗国家电视台报道了什么？", "factoid"),
 ])
 def test_each_question_gets_the_shape_its_words_ask_for(question: str, kind: str) -> None:
     assert shape_of(question).kind == kind
+
+
+def test_a_title_the_index_holds_makes_the_question_about_that_article() -> None:
+    assert shape_of("《藁城这一年》讲了什么？", names_an_article=True).kind == "summary"
+    assert shape_of("《藁城这一年》是谁写的？", names_an_article=True).kind == "about_article"
+    assert shape_of("《藁城这一年》是谁写的？").kind == "factoid"  # a book's, as far as we know
 
 
 def test_several_parts_are_the_clauses_that_ask() -> None:
@@ -58,6 +68,7 @@ def test_several_parts_are_the_clauses_that_ask() -> None:
 
 def test_quoted_words_are_never_cues() -> None:
     assert shape_of("《如何做好疫情防控》这篇文章是谁写的？").kind == "about_article"
+    assert shape_of("《如何做好疫情防控》是谁写的？", names_an_article=True).kind == "about_article"
     assert shape_of("“是否”这个词在文中出现了几次？").kind == "factoid"
 
 
@@ -69,3 +80,17 @@ def test_the_answer_json_says_the_shape(settings: Settings, fake_encoder: FakeEn
     assert result["shape"] == {"kind": "list", "cue": "哪些", "parts": []}
     nothing = retriever.ask("？？")  # nothing to search: the shape is still said
     assert nothing["passages"] == [] and nothing["shape"]["kind"] == "factoid"
+
+
+def test_a_summary_is_not_answered_with_a_fragment(settings: Settings, fake_encoder: FakeEncoder) -> None:
+    build_index(settings, fake_encoder)
+    # A reader that finds "an answer" in any passage: read alone, a summary question gets one.
+    reader = FakeReader({"藁城": "14880户"})
+    retriever = Retriever(load_index(settings.index_dir), fake_encoder, reader=reader)
+    result = retriever.ask("总结一下《藁城这一年》这篇文章的主要内容。")
+    assert result["shape"]["kind"] == "summary" and result["found"] is False
+    assert result["message"].startswith("还不能概括整篇文章")
+    assert result["named_articles"][0]["title"] == "藁城这一年"
+    assert {p["article"]["title"] for p in result["passages"]} == {"藁城这一年"}
+    asked = retriever.ask("《藁城这一年》里完成了多少户厕所改造？")  # the same reader, a factoid
+    assert asked["shape"]["kind"] == "factoid" and asked["found"] is True
