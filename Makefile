@@ -43,11 +43,15 @@ serve: index
 # Debian's Chromium and a CJK font for the browser tests (Playwright drives it; no browser
 # download). `make test` runs it first; installing needs root.
 BROWSER_PACKAGES := chromium fonts-noto-cjk
+# A package removed but not purged still has a status ("deinstall ok config-files"): only
+# "install ok installed" counts.
 browser-deps:
-	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
-	  [ "$$(id -u)" = 0 ] || { echo "The browser tests need Debian's $(BROWSER_PACKAGES):" \
-	    "run \`sudo make browser-deps\` once, then \`make test\`." >&2; exit 1; }; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); }
+	@missing=$$(for p in $(BROWSER_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -qx 'install ok installed' || echo $$p; done); \
+	[ -z "$$missing" ] || { \
+	  [ "$$(id -u)" = 0 ] || { echo "The browser tests need Debian's" $$missing": run" \
+	    "\`sudo make browser-deps\` once, then \`make test\`." >&2; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 lint: install
 	$(VENV)/bin/ruff check qa_service tests benchmarks training
