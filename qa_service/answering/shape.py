@@ -53,8 +53,7 @@ _ARTICLE = re.compile(r"(?:这|那|本|该|此)(?:篇|则|份)?(?:文章|报道|
                       r"文章|稿子|这篇|那篇|本篇|全文")
 # 总结 asked for (总结一下, 请概括), not the 总结 of a name (讲评总结大会).
 _SUMMARY_VERB = re.compile(r"^(?:请|帮我|麻烦你?)?(?:总结|概括|归纳)")
-_SUMMARY = re.compile(r"^(?:请|帮我|麻烦你?)?(?:总结|概括|归纳)|"
-                      r"(?:总结|概括|归纳)(?:一下|下|这篇|本文|该文|文章|全文|其)|"
+_SUMMARY = re.compile(_SUMMARY_VERB.pattern + r"|(?:总结|概括|归纳)(?:一下|下|这篇|本文|该文|文章|全文|其)|"
                       r"主要内容|讲了什么|讲的是什么|说了什么|写了什么|报道了什么|讲了哪些内容|"
                       r"要点(?:是什么|有哪些)|摘要|大意|主旨|核心内容|简要介绍|简单介绍一下")
 _YES_NO = re.compile(r"是否|有没有|是不是|能不能|可不可以|会不会|有无|能否|可否|要不要|需不需要|算不算|已否")
@@ -67,7 +66,7 @@ _EXPLANATION = re.compile(
     r"做了哪些工作|(?:政策|措施|要求|规定|办法|举措|作用|意义|目的|用途|安排)(?:是|有)什么")
 _LIST = re.compile(r"哪些|哪几|包括|包含|有什么|有啥|列举|几个方面|几方面|几项|几类|几种|几点")
 _PARTS_WORD = re.compile(r"分别")
-# Clauses of one question: split at a comma, 、, or 和/以及/还有 before a new question word.
+# Where a question's clauses meet: a comma or semicolon, 以及, 并且, 还有, 同时.
 _CLAUSE = re.compile(r"[，,；;]\s*|(?:以及|并且|还有|同时)")
 _ENGLISH = {
     "about_article": re.compile(r"^(who (wrote|reported|authored)|which (newspaper|paper|outlet)|"
@@ -92,8 +91,8 @@ def shape_of(question: str, names_an_article: bool = False) -> QuestionShape:
             found = pattern.search(text)
             if found:
                 return QuestionShape(kind, found.group())  # type: ignore[arg-type]
-    elif _SUMMARY_VERB.match(text):  # 总结一下… asks for a summary of whatever it names
-        return QuestionShape("summary", _SUMMARY_VERB.match(text).group())  # type: ignore[union-attr]
+    elif verb := _SUMMARY_VERB.match(text):  # 总结一下… asks for a summary of whatever it names
+        return QuestionShape("summary", verb.group())
     parts = _parts(question)
     if len(parts) > 1:
         return QuestionShape("parts", "，".join(parts), parts)
