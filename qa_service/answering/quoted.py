@@ -39,17 +39,6 @@ def _plain(text: str) -> str:
     return _NOT_A_WORD.sub("", normalize_text(text))
 
 
-def names_title(name: str, title: str, exactly: bool) -> bool:
-    """Whether ``name``, as a question writes it in 《》, names an article titled ``title``,
-    punctuation and spaces aside: the same words, or (not ``exactly``) a part of a longer
-    title of two characters or more (users shorten 《石市举行2021年第四季度项目观摩活动
-    并召开讲评总结大会》)."""
-    wanted, have = _plain(name), _plain(title)
-    if not wanted or not have:
-        return False
-    return wanted == have or (not exactly and len(wanted) >= 2 and wanted in have)
-
-
 def scope_to_titles(store: ChunkStore, question: str,
                     allowed: np.ndarray | None) -> tuple[np.ndarray | None, list[dict]]:
     """The chunk ids to search where the question names articles by their titles in 《》
@@ -57,12 +46,21 @@ def scope_to_titles(store: ChunkStore, question: str,
     (those whose title is the name, else those whose title contains it);
     ``allowed`` unchanged and [] where it names none the index holds (a law or a book the
     articles cite is found by its words, as before)."""
-    titles = named_titles(question)
-    if not titles:
+    wanted = [_plain(t) for t in named_titles(question)]
+    if not wanted:
         return allowed, []
-    # A title written in full names that article, not the longer titles that contain it.
-    named = (store.articles_titled(lambda title: any(names_title(t, title, True) for t in titles))
-             or store.articles_titled(lambda title: any(names_title(t, title, False) for t in titles)))
+    # Punctuation and spaces aside, a title written in full names that article, not the
+    # longer titles that contain it; else a part of a longer title (users shorten
+    # 《石市举行2021年第四季度项目观摩活动并召开讲评总结大会》), of two characters or more.
+    same: set[tuple[str, str]] = set()
+    within: set[tuple[str, str]] = set()
+    for title, article_id, searched_title in store.titles():
+        have = _plain(title)
+        if have in wanted:
+            same.add((article_id, searched_title))
+        elif any(len(w) >= 2 and w in have for w in wanted):
+            within.add((article_id, searched_title))
+    named = sorted(same or within)
     scoped = store.chunk_ids_of([article_id for article_id, _ in named])
     if allowed is not None:
         scoped = np.intersect1d(scoped, allowed)

@@ -135,13 +135,13 @@ class ChunkStore:
         # A copy that passes brings its canonical article, the one searched in its place.
         return self.chunk_ids_of({r[4] or r[0] for r in rows if keep(r[1], r[2], r[3] or "")})
 
-    def articles_titled(self, match: Callable[[str], bool]) -> list[tuple[str, str]]:
-        """(id, title) of the searched articles whose title passes ``match``: a copy is
-        searched as its canonical article."""
+    def titles(self) -> list[tuple[str, str, str]]:
+        """(title, id of the article searched for it, that article's title) of every
+        article: a republished copy is searched as its canonical article."""
         rows = self._conn().execute(
             f"SELECT a.id, a.title, {self._column('copy_of')} FROM articles a").fetchall()
         titles = {r[0]: r[1] for r in rows}
-        return sorted({(r[2] or r[0], titles.get(r[2] or r[0], r[1])) for r in rows if match(r[1])})
+        return [(r[1], r[2] or r[0], titles.get(r[2] or r[0], r[1])) for r in rows]
 
     def chunk_ids_of(self, article_ids: Collection[str]) -> np.ndarray:
         """Ids of the chunks of these articles, sorted."""
