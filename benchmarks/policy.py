@@ -47,7 +47,6 @@ from benchmarks.cmrc_metric import exact_match, f1  # noqa: E402
 from benchmarks.corpora import write_article  # noqa: E402
 from benchmarks.results import Results, percentile  # noqa: E402
 from qa_service.answering import Retriever, load_configured_reader  # noqa: E402
-from qa_service.answering.shape import shape_of  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
 from qa_service.index import build_index, load_index  # noqa: E402
 from qa_service.models import QUESTION_THREADS, load_encoder, use_threads  # noqa: E402
@@ -113,6 +112,9 @@ def main() -> None:
     parser.add_argument("--index-cache", type=Path, default=Path.home() / ".cache" / "qa-service" / "bench")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions of each half")
     parser.add_argument("--results", default=None)
+    parser.add_argument("--half", choices=("tuning", "test"), default=None, help="only this half")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="write each question, its reference and the answer JSON here (JSON lines)")
     args = parser.parse_args()
     results = Results(args.results)
     settings = Settings.from_env()
@@ -128,7 +130,8 @@ def main() -> None:
     by_half: dict[str, list[dict]] = defaultdict(list)
     for q in questions:
         by_half[half_of(q["docid"])].append(q)
-    for half in ("tuning", "test"):
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
+    for half in (args.half,) if args.half else ("tuning", "test"):
         asked = by_half[half][: args.limit]
         scores: dict[str, list[float]] = defaultdict(list)
         shapes: dict[str, list[float]] = defaultdict(list)
@@ -148,7 +151,10 @@ def main() -> None:
             top = result["passages"][0]["article"]["source"] if result["passages"] else ""
             scores["document at rank 1"].append(float(Path(top).stem == q["docid"]))
             scores["found"].append(float(result["found"]))
-            shapes[shape_of(q["question"]).kind].append(scores["ROUGE-L"][-1])
+            shapes[result["shape"]["kind"]].append(scores["ROUGE-L"][-1])
+            if dump:
+                dump.write(json.dumps({"half": half, **q, "rouge_l": scores["ROUGE-L"][-1], "result": result},
+                                      ensure_ascii=False) + "\n")
         n = len(asked)
         for metric, values in scores.items():
             value = statistics.mean(values) * (1 if metric in ("document at rank 1", "found") else 100)

@@ -202,10 +202,7 @@ def format_answer(result: dict) -> str:
         lines.append(f"检索文章 / article: {titles}")
     answer = result.get("answer")
     if result.get("found") and answer:
-        lines.append(f"答案 / answer: {answer['text']}  [{answer['passage_rank']}]")
-        sentence = (answer.get("sentence") or {}).get("text")
-        if sentence and sentence != answer["text"]:
-            lines.append(f"原句 / sentence: {sentence}")
+        lines += answer_lines(answer)
     else:
         lines.append(f"{result.get('message') or '没有找到 / nothing found'}")
     if not result["passages"]:
@@ -218,6 +215,52 @@ def format_answer(result: dict) -> str:
         # Chinese characters are two columns wide: 40 of them fill an 80-column terminal.
         lines.append(textwrap.indent(textwrap.fill(p["text"], width=40), "    "))
     return "\n".join(lines)
+
+
+SHAPE_HEADINGS = {"list": "答案 / answer (list)", "parts": "答案 / answer (parts)",
+                  "summary": "概括 / summary", "explanation": "答案 / answer"}
+
+
+def cite(part: dict) -> str:
+    """Where a part stands: 《title》 ¶paragraph [start:end]."""
+    title = (part.get("article") or {}).get("title", "")
+    return f"《{title}》 ¶{part['paragraph']} [{part['char_start']}:{part['char_end']}]"
+
+
+def answer_lines(answer: dict) -> list[str]:
+    """The answer as its shape asks: a span, a verdict with its evidence, numbered items or
+    parts (each cited), a summary of a named article, or an article's byline."""
+    shape, parts = answer.get("shape") or "factoid", answer.get("parts") or []
+    if shape == "factoid" or (not parts and shape != "about_article"):
+        lines = [f"答案 / answer: {answer['text']}  [{answer['passage_rank']}]"]
+        sentence = (answer.get("sentence") or {}).get("text")
+        if sentence and sentence != answer["text"]:
+            lines.append(f"原句 / sentence: {sentence}")
+        return lines
+    if shape == "yes_no":
+        return [f"判断 / verdict: {answer['verdict_label']}",
+                f"依据 / evidence: {parts[0]['text']}  {cite(parts[0])}"]
+    if shape == "about_article":
+        article = answer.get("article") or {}
+        if answer.get("about") == "authors":
+            names = "、".join(p["text"] for p in parts)
+            return [f"作者 / authors: {names}  {cite(parts[0])}"]
+        if answer.get("about") == "date":
+            when = date_label(article) if article.get("date") else "未注明 / not stated"
+            return [f"日期 / date: 《{article.get('title', '')}》 {when}"]
+        return [f"来源 / source: 《{article.get('title', '')}》 {article.get('source', '')}"]
+    heading = SHAPE_HEADINGS.get(shape, "答案 / answer")
+    if shape == "summary":
+        heading += f": 《{(answer.get('article') or {}).get('title', '')}》"
+    if answer.get("count"):
+        heading += f"（共{answer['count']}项）"
+    if len(parts) == 1:
+        return [f"{heading}: {parts[0]['text']}  {cite(parts[0])}"]
+    lines = [f"{heading}:"]
+    for number, part in enumerate(parts, start=1):
+        label = f"{part['label']} " if part.get("label") else ""
+        lines.append(f"  {number}. {label}{part['text']}  {cite(part)}")
+    return lines
 
 
 # Where a date that the article does not state outright came from (the chat page says the same).

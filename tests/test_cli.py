@@ -88,6 +88,31 @@ def test_ask_human_output_cites_title_source_and_paragraph(runner: CliRunner) ->
     assert "14880户" in result.output
 
 
+def test_ask_prints_a_summary_and_a_byline_as_numbered_cited_parts(runner: CliRunner) -> None:
+    runner.invoke(cli.main, ["index"])
+    result = runner.invoke(cli.main, ["ask", "总结一下《藁城这一年》这篇文章的主要内容。", "-k", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "概括 / summary: 《藁城这一年》:" in lines
+    lead = next(line for line in lines if line.startswith("  1. 导语 今年以来"))
+    assert "《藁城这一年》 ¶" in lead  # each part cited
+    assert any(line.startswith("  2. 小标题 以项目支撑带动产业做大做强") for line in lines)
+    byline = runner.invoke(cli.main, ["ask", "《藁城这一年》是谁写的？", "-k", "1"]).output
+    assert "作者 / authors: 张建功、秦思、王凯凯、苏秋菊  《藁城这一年》 ¶" in byline
+
+
+def test_ask_prints_a_verdict_before_its_evidence(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = FakeReader({"投产": "生活垃圾资源化项目正式投产"})
+    monkeypatch.setattr(answering, "load_configured_reader",
+                        lambda weights, cache, precision, threads=0: (reader, ReaderSettings()))
+    runner.invoke(cli.main, ["index"])
+    result = runner.invoke(cli.main, ["ask", "藁城区的生活垃圾资源化项目已经投产了吗？", "-k", "1"])
+    lines = result.output.splitlines()
+    assert lines[1] == "判断 / verdict: 是"
+    assert lines[2].startswith("依据 / evidence: 11月14日,随着第一车垃圾顺利进场")
+    assert "《藁城这一年》 ¶" in lines[2]
+
+
 def test_ask_from_stdin_writes_one_json_line_per_question(runner: CliRunner) -> None:
     runner.invoke(cli.main, ["index"])
     questions = "全区共完成厕所改造多少户?\n\n总投资是多少亿元?\n"

@@ -282,7 +282,7 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 _ASKED_AMOUNT = re.compile(r"(?:多少|几|\bhow (?:many|much)\b)", re.IGNORECASE)
 # Measure words and units, optionally after 万/亿 (多少万元): what an amount is counted in.
 _UNIT = re.compile(r"[万亿千百]?(?:平方公里|平方米|立方米|公里|千米|公斤|千克|公顷|小时|分钟|美元|千瓦|"
-                   r"[个户人名位家项条次件台辆座所套间栋处只头棵株本册篇部份张架艘批起场届年月天周"
+                   r"[个户人名位家项条次件台辆座所套间栋处只头棵株本册篇部份张架艘批起场届年月天周片支粒枚盒瓶箱"
                    r"秒岁元吨斤克米亩度倍层级期])|[万亿]")
 _NUMBER_END = re.compile(r"[0-9０-９零〇一二三四五六七八九十百千万亿两余多]$")
 _ABOUT = re.compile(r"[余多]")  # 30182余处: "more than", between a number and its unit

@@ -13,17 +13,20 @@ import numpy as np
 from ..corpus import is_blank, normalize_text
 from ..index import LoadedIndex, check_model
 from ..models import Encoder, PassageReader
-from .answer import AnswerSettings, Sentence, SentenceVectors, best_of, score_sentences
+from .answer import AnswerSettings, SentenceVectors, best_of, score_sentences
+from .answer_json import add_shape, article_json, span_json
 from .ellipsis import names, restatements
 from .outcome import Outcome, evidence_of, reorder
 from .quoted import scope_to_titles
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Mode, SearchSettings, search
 from .shape import QuestionShape, shape_of
+from .shaping import ShapedAnswer, shape_answer
 from .timeframe import Filters, TimeParser, TimeRange, newest_first, prefer_range, stated_range
 
 NOT_FOUND_MESSAGE = "没有在文章中找到可靠的答案。以下是最接近的段落，仅供参考。"
-SUMMARY_NOT_YET = "还不能概括整篇文章。以下是最接近的段落，仅供参考。"
+NO_ARTICLE_TO_SUMMARIZE = "没有找到要概括的文章，请在《》中写出文章标题。以下是最接近的段落，仅供参考。"
+NO_BYLINE = "这篇文章没有署名，文中没有写明作者。以下是最接近的段落，仅供参考。"
 NOTHING_TO_SEARCH = "问题中没有可以查找的文字。/ The question has no words to search for."
 NO_ARTICLE_PASSES = "没有符合筛选条件（日期、来源）的文章。/ No article matches the date or source filters."
 MAX_HISTORY = 10
@@ -238,7 +241,8 @@ class Retriever:
                                                      mode, allowed, when)
         if timings is not None:
             timings.update(first)
-        result = self._render(question, outcome, top_k, started, understood_as, shape)
+        shaped = self._shaped(shape, outcome, named)
+        result = self._render(question, outcome, top_k, started, understood_as, shape, shaped)
         result.update(filters=filters.to_json(), named_articles=named or None)
         return result
 
@@ -295,12 +299,39 @@ class Retriever:
         result.update(message=message, filters=filters.to_json(), named_articles=None)
         return result
 
+    def _shaped(self, shape: QuestionShape, outcome: Outcome, named: list[dict]) -> ShapedAnswer | None:
+        """The answer in the question's shape (shaping.py): of the article named or of the
+        first passage's for a summary or a byline, else of a found answer's span."""
+        store = self.index.store
+        if shape.kind in ("summary", "about_article"):
+            first = outcome.hits[0].chunk.article_id if outcome.hits else None
+            article_id = named[0]["id"] if named else first
+            return shape_answer(shape, outcome.query, store, None, article_id=article_id)
+        if not self.is_found(outcome):
+            return None
+        span = outcome.short if self.reader is not None else outcome.answer
+        read = outcome.hits[: self.reader_settings.passages]
+        nearby = [(h.chunk.article_id, h.chunk.char_start, h.chunk.char_end) for h in read]
+        return shape_answer(shape, outcome.query, store, span, nearby=nearby,
+                            read_part=lambda asked: self._read_part(outcome, asked))
+
+    def _read_part(self, outcome: Outcome, asked: str) -> SpanAnswer | None:
+        """The reader's found answer to one question of several, in the passages found."""
+        if self.reader is None:
+            return None
+        spans = read_passages(self.reader, self.index, asked, outcome.hits, self.reader_settings)
+        return next((s for s in spans if self.reader_settings.found(s, asked)), None)
+
     def _render(self, question: str, outcome: Outcome, top_k: int, started: float,
-                understood_as: str | None = None, shape: QuestionShape | None = None) -> dict:
+                understood_as: str | None = None, shape: QuestionShape | None = None,
+                shaped: ShapedAnswer | None = None) -> dict:
         shape = shape or shape_of(outcome.query)
-        # A span is never an article's summary: until summaries are made, the nearest
-        # passages are offered instead of a confident fragment.
-        found = self.is_found(outcome) and shape.kind != "summary"
+        of_article = shape.kind in ("summary", "about_article")
+        if of_article:
+            # Answered from the article's stored notes, not a span: found where it has them.
+            found = shaped is not None and bool(shaped.parts or shaped.about in ("date", "source"))
+        else:
+            found = self.is_found(outcome)
         if found and self.reader is not None:
             # A found answer stands in a body passage (see _read): photo captions are not
             # shown as its sources.
@@ -315,7 +346,7 @@ class Retriever:
                 "rank": rank,
                 "score": round(hit.dense if hit.dense is not None else hit.score, 4),
                 "text": chunk.text,
-                "article": {**_article(chunk.article_id, chunk.title, chunk.source, chunk.date,
+                "article": {**article_json(chunk.article_id, chunk.title, chunk.source, chunk.date,
                                        chunk.date_source),
                             # Republished copies of it, not searched themselves (同文另见 N 处).
                             "copies": self.index.store.copies_of(chunk.article_id)},
@@ -328,11 +359,11 @@ class Retriever:
                 "answer_span": None,
             })
         answer = None
-        short = outcome.short
+        short = None if of_article else outcome.short
         if short is not None and short.passage_rank <= len(passages):
             # The reader's exact span, with the sentence that holds it for context.
             page = self.index.store.page_at(short.article_id, short.char_start)
-            answer = _answer_json(passages, short, "span", short.sentence, short.sentence_start,
+            answer = span_json(passages, short, "span", short.sentence, short.sentence_start,
                                   short.sentence_end, page)
             answer["has_answer"] = round(short.has_answer, 4)
             # Shown to the user: the rewording of their own question where it applies to it
@@ -346,15 +377,16 @@ class Retriever:
                                for o in outcome.older if o.passage_rank <= len(passages)]
             passages[short.passage_rank - 1]["highlight"] = [short.sentence_start, short.sentence_end]
             passages[short.passage_rank - 1]["answer_span"] = [short.char_start, short.char_end]
-        elif outcome.answer is not None and outcome.answer.passage_rank <= len(passages):
+        elif not of_article and outcome.answer is not None and outcome.answer.passage_rank <= len(passages):
             a = outcome.answer  # no reader: the best sentence is both the answer and its sentence
-            answer = _answer_json(passages, a, "sentence", a.text, a.char_start, a.char_end,
-                                  self.index.store.page_at(a.article_id, a.char_start))
+            answer = span_json(passages, a, "sentence", a.text, a.char_start, a.char_end,
+                               self.index.store.page_at(a.article_id, a.char_start))
+        answer = add_shape(answer, shaped if found else None, self.index.store, passages)
         return {
             "question": question,
             "query": outcome.query,
             "found": found,
-            "message": None if found else SUMMARY_NOT_YET if shape.kind == "summary" else NOT_FOUND_MESSAGE,
+            "message": None if found else _not_found_message(shape),
             "confidence": round(self._confidence(outcome), 4),
             "evidence": None if outcome.evidence is None else round(outcome.evidence, 6),
             "answer": answer,
@@ -381,22 +413,9 @@ class Retriever:
         return self.reader_settings.probability(short.has_answer, outcome.query, short.similarity)
 
 
-def _answer_json(passages: list[dict], found: SpanAnswer | Sentence, kind: str, sentence: str,
-                 sentence_start: int, sentence_end: int, page: int | None) -> dict:
-    return {
-        "text": found.text,
-        "article": passages[found.passage_rank - 1]["article"],
-        "paragraph": found.paragraph,
-        "page": page,
-        "char_start": found.char_start,
-        "char_end": found.char_end,
-        "passage_rank": found.passage_rank,
-        "kind": kind,
-        "sentence": {"text": sentence, "char_start": sentence_start, "char_end": sentence_end},
-    }
-
-
-def _article(article_id: str, title: str, source: str, date: str | None,
-             date_source: str | None = None) -> dict:
-    return {"id": article_id, "title": title, "source": source, "date": date,
-            "date_source": date_source or ("none" if date is None else "front_matter")}
+def _not_found_message(shape: QuestionShape) -> str:
+    if shape.kind == "summary":
+        return NO_ARTICLE_TO_SUMMARIZE
+    if shape.kind == "about_article":
+        return NO_BYLINE
+    return NOT_FOUND_MESSAGE

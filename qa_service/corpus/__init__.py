@@ -30,6 +30,7 @@ from .ingest import (
 )
 from .layout import repair_fragments
 from .normalize import SCHEMA_WHITESPACE, is_blank, normalize_text
+from .notes import ArticleNotes, notes_of
 from .sandbox import SandboxedReader
 from .vocabulary import VOCABULARY_FILE, Vocabulary, read_vocabulary, vocabulary_of
 
@@ -43,6 +44,7 @@ __all__ = [
     "STATED_DATE_SOURCES",
     "VOCABULARY_FILE",
     "Article",
+    "ArticleNotes",
     "Chunk",
     "ChunkingSettings",
     "CorpusReadResult",
@@ -65,6 +67,7 @@ __all__ = [
     "load_edits",
     "normalise_date",
     "normalize_text",
+    "notes_of",
     "parse_document",
     "read_corpus",
     "read_example_questions",

@@ -26,10 +26,12 @@ from ..corpus import (
     STATED_DATE_SOURCES,
     VOCABULARY_FILE,
     Article,
+    ArticleNotes,
     Chunk,
     SkippedFile,
     chunk_article,
     embedding_text,
+    notes_of,
     read_corpus,
     read_example_questions,
     read_vocabulary,
@@ -82,6 +84,8 @@ class BuildSummary:
     full_rebuild_reason: str | None = None
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    notes_seconds: float = 0.0  # authors and summaries made (corpus/notes.py)
+    notes_reused: int = 0  # articles whose notes an earlier build made
     torch_threads: int = 0  # the threads the encoder ran on (QA_TORCH_THREADS)
     niceness: int = 0  # the build thread's nice value (builds started by the server run at +10)
     ray_address: str = ""  # the Ray cluster that embedded (empty: this machine)
@@ -253,12 +257,19 @@ def build_index(settings: Settings, encoder: Encoder, show_progress: bool = Fals
         summary.embed_seconds = round(time.perf_counter() - embed_started, 3)
         summary.chunks_total = len(chunks)
 
+        notes_started = time.perf_counter()
+        # Authors and summaries: taken over where the article is unchanged, made otherwise.
+        old_notes = previous.notes if previous else {}
+        notes = {a.id: old_notes.get(a.content_hash) or notes_of(a) for a in corpus.articles}
+        summary.notes_seconds = round(time.perf_counter() - notes_started, 3)
+        summary.notes_reused = sum(a.content_hash in old_notes for a in corpus.articles)
+
         staging = generations.new_staging_dir(index_dir)
         summary.seconds = round(time.perf_counter() - started, 3)  # in the manifest; final below
         try:
             _write_generation(staging, settings, encoder, corpus.articles, chunks, vectors,
                               passage_texts, sentences, sentence_vectors, corpus.files, summary, examples,
-                              vocabulary)
+                              vocabulary, notes)
             summary.generation = generations.publish(index_dir, staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -285,7 +296,7 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
                       chunks: list[Chunk], vectors: np.ndarray, passage_texts: list[str],
                       sentences: list[SentenceSpan], sentence_vectors: np.ndarray | None,
                       corpus_files: dict[str, str], summary: BuildSummary, examples: list[str],
-                      vocabulary: dict) -> None:
+                      vocabulary: dict, notes: dict[str, ArticleNotes]) -> None:
     ids = np.arange(len(chunks), dtype=np.int64)
     index = build_vector_index(ids, vectors, encoder.dimension, settings.exact_search_limit)
     index.save(staging / VECTORS)
@@ -293,7 +304,8 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
         # fp16 halves the file; cosines between unit vectors lose nothing that matters.
         np.save(staging / SENTENCE_VECTORS, np.asarray(sentence_vectors, dtype=np.float16))
     LexicalIndex.build(ids, passage_texts).save(staging / LEXICAL)
-    write_chunk_store(staging / CHUNKS, articles, list(zip(ids.tolist(), chunks, strict=True)), sentences)
+    write_chunk_store(staging / CHUNKS, articles, list(zip(ids.tolist(), chunks, strict=True)), sentences,
+                      notes)
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": {"name": encoder.name, "dimension": encoder.dimension},
@@ -308,7 +320,8 @@ def _write_generation(staging: Path, settings: Settings, encoder: Encoder, artic
                    "dated_articles": sum(a.date_source in STATED_DATE_SOURCES for a in articles),
                    "sentences": len(sentences), "skipped_files": len(summary.skipped_files)},
         "build": {k: v for k, v in summary.to_dict().items()
-                  if k.startswith(("articles_", "chunks_")) or k in ("seconds", "embed_seconds", "copies")},
+                  if k.startswith(("articles_", "chunks_", "notes_"))
+                  or k in ("seconds", "embed_seconds", "copies")},
         "corpus_files": corpus_files,
         "skipped_files": summary.skipped_files,
         "ocr_files": summary.ocr_files,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..corpus import Article, Chunk, Paragraph
+from ..corpus import Article, ArticleNotes, Chunk, Paragraph
 
 SCHEMA = """
 CREATE TABLE articles (
@@ -36,6 +36,9 @@ CREATE TABLE sentences (
     char_start INTEGER NOT NULL, char_end INTEGER NOT NULL
 );
 CREATE INDEX sentences_by_article ON sentences(article_id, char_start);
+CREATE TABLE article_notes (
+    article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, notes TEXT NOT NULL
+);
 """
 
 
@@ -64,8 +67,8 @@ class StoredChunk:
 
 
 def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[int, Chunk]],
-                      sentences: list[SentenceSpan]) -> None:
-    """Write a new store at ``path`` (which must not exist yet)."""
+                      sentences: list[SentenceSpan], notes: dict[str, ArticleNotes] | None = None) -> None:
+    """Write a new store at ``path`` (which must not exist yet); ``notes`` by article id."""
     conn = sqlite3.connect(path)
     try:
         conn.executescript(SCHEMA)
@@ -85,6 +88,12 @@ def write_chunk_store(path: Path, articles: list[Article], chunks: list[tuple[in
             "INSERT INTO sentences VALUES (?, ?, ?, ?, ?)",
             [(s.id, s.article_id, s.paragraph, s.char_start, s.char_end) for s in sentences],
         )
+        hashes = {a.id: a.content_hash for a in articles}
+        conn.executemany(
+            "INSERT INTO article_notes VALUES (?, ?, ?)",
+            [(article_id, hashes[article_id], n.to_json()) for article_id, n in (notes or {}).items()
+             if article_id in hashes],
+        )
         conn.commit()
     finally:
         conn.close()
@@ -99,6 +108,7 @@ class ChunkStore:
         # Articles never change within a generation; a search touches a handful of them.
         self.paragraph_info = functools.lru_cache(maxsize=4096)(self._paragraph_info)
         self._columns: set[str] | None = None  # stores from before a column existed lack it
+        self._notes_table: bool | None = None  # nor do they have notes
         self.count_chunks()  # fail now, not at the first question, if the file is broken
 
     def _conn(self) -> sqlite3.Connection:
@@ -194,6 +204,29 @@ class ChunkStore:
         ).fetchall()
         return [SentenceSpan(*row) for row in rows]
 
+    def notes_of(self, article_id: str) -> ArticleNotes:
+        """The article's authors and summary (none for a store written before notes)."""
+        if not self._has_notes():
+            return ArticleNotes()
+        row = self._conn().execute("SELECT notes FROM article_notes WHERE article_id = ?",
+                                   (article_id,)).fetchone()
+        return (ArticleNotes.from_json(row[0]) if row else None) or ArticleNotes()
+
+    def notes_by_hash(self) -> dict[str, ArticleNotes]:
+        """Content hash -> notes of the current version: what a later build may reuse."""
+        if not self._has_notes():
+            return {}
+        rows = self._conn().execute("SELECT content_hash, notes FROM article_notes").fetchall()
+        found = {content: ArticleNotes.from_json(stored) for content, stored in rows}
+        return {content: n for content, n in found.items() if n is not None}
+
+    def _has_notes(self) -> bool:
+        if self._notes_table is None:
+            found = self._conn().execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'article_notes'").fetchone()
+            self._notes_table = found is not None
+        return self._notes_table
+
     def content_hashes(self) -> dict[str, str]:
         """Article id -> content hash, for deciding what an incremental build may reuse."""
         return dict(self._conn().execute("SELECT id, content_hash FROM articles").fetchall())
@@ -241,8 +274,19 @@ class ChunkStore:
                         "copy_of": r[8], "file": file,
                         "format": Path(file).suffix.lstrip(".").lower() if file else None,
                         "pages": max(pages) if pages else None,
-                        "paragraphs": len(paragraphs), "chunks": r[6]})
+                        "paragraphs": len(paragraphs), "chunks": r[6], **self._notes_shown(r[0])})
         return out
+
+    def _notes_shown(self, article_id: str) -> dict:
+        """An article's authors' names and its summary's texts, as the admin list shows them."""
+        notes = self.notes_of(article_id)
+        summary = []
+        for part in notes.summary:
+            row = self._conn().execute("SELECT substr(text, ?, ?) FROM articles WHERE id = ?",
+                                       (part.char_start + 1, part.char_end - part.char_start,
+                                        article_id)).fetchone()
+            summary.append({"kind": part.kind, "text": row[0] if row else ""})
+        return {"authors": [a.name for a in notes.authors], "summary": summary}
 
     def count_articles_in_file(self, file: str) -> int:
         if self._file_column() == "NULL":

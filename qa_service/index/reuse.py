@@ -8,11 +8,12 @@ are reused instead of being embedded again. Anything that would make old vectors
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..corpus import ArticleNotes
 from . import generations
 from .load import IndexNotReadyError, load_index
 from .manifest import READABLE_FORMATS
@@ -28,6 +29,8 @@ class PreviousVectors:
     chunk_matrix: np.ndarray
     sentence_rows: dict[SpanKey, int]
     sentence_matrix: np.ndarray | None  # None: the previous build made no sentence vectors
+    # Authors and summaries by content hash: an unchanged article's are taken over.
+    notes: dict[str, ArticleNotes] = field(default_factory=dict)
 
     def chunk_vector(self, key: SpanKey) -> np.ndarray | None:
         row = self.chunk_rows.get(key)
@@ -65,4 +68,4 @@ def load_previous(index_dir: Path, model: str, dimension: int,
                      for sentence_id, article, start, end in store.sentence_spans()}
     sentences = index.sentence_vectors  # fp16, memory-mapped: rows are copied as they are reused
     return PreviousVectors(index.generation, store.content_hashes(), chunk_rows, matrix,
-                           sentence_rows, sentences), ""
+                           sentence_rows, sentences, store.notes_by_hash()), ""

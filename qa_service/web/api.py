@@ -203,12 +203,19 @@ def list_articles() -> Any:
 @bp.get("/articles/<article_id>")
 def get_article(article_id: str) -> Any:
     article = _served_article(article_id)
+    notes = _ready().index.store.notes_of(article.id)
+    text = article.text
     return jsonify({
         "id": article.id, "title": article.title, "source": article.source, "date": article.date,
         "date_source": article.date_source, "url": article.url, "file": article.file or None,
         "text": article.text,
         "paragraphs": [{"index": p.index, "start": p.start, "end": p.end, "kind": p.kind, "page": p.page}
                        for p in article.paragraphs],
+        # Chosen at build time (corpus/notes.py): the byline's names, the extractive summary.
+        "authors": [{"name": a.name, "char_start": a.char_start, "char_end": a.char_end,
+                     "paragraph": a.paragraph} for a in notes.authors],
+        "summary": [{"kind": p.kind, "text": text[p.char_start : p.char_end], "char_start": p.char_start,
+                     "char_end": p.char_end, "paragraph": p.paragraph} for p in notes.summary],
     })
 
 

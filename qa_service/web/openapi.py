@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from .openapi_answer import ANSWER, ANSWER_PART, ARTICLE_NOTES, SHAPE
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -57,6 +58,7 @@ _REBUILD = {"name": "rebuild", "in": "query", "schema": {"type": "integer", "enu
 _SPAN = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
 
 SCHEMAS: dict[str, Any] = {
+    "ArticleRef": _ARTICLE_REF,
     "Error": {
         "type": "object", "required": ["error"],
         "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -97,41 +99,13 @@ SCHEMAS: dict[str, Any] = {
             "weak": {"type": "boolean"},
             "answer_span": {"oneOf": [_SPAN, {"type": "null"}],
                             "description": "Offsets of the reader's answer where this passage holds it."},
+            "answer_parts": {"type": "array", "items": _SPAN, "description": (
+                "Offsets of the answer's parts (answer.parts) that stand in this passage: the items "
+                "of a list, an explanation, a summary's sentences; marked in the chat page's cards.")},
         },
     },
-    "Answer": {
-        "type": "object",
-        "required": ["text", "article", "paragraph", "char_start", "char_end", "passage_rank"],
-        "properties": {
-            "text": {"type": "string", "description": (
-                "The answer, verbatim article text at `char_start`..`char_end`: the reader's exact "
-                "span (`kind` span), or the best sentence where there is no reader.")},
-            "article": _ARTICLE_REF, "paragraph": {"type": "integer"},
-            "page": _PAGE,
-            "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
-            "passage_rank": {"type": "integer"},
-            "kind": {"type": "string", "enum": ["span", "sentence"]},
-            "sentence": {"type": "object", "required": ["text", "char_start", "char_end"],
-                         "description": "The sentence(s) holding the answer, verbatim, with article offsets.",
-                         "properties": {"text": {"type": "string"}, "char_start": {"type": "integer"},
-                                        "char_end": {"type": "integer"}}},
-            "has_answer": {"type": "number", "description": (
-                "The reader's probability that this passage answers the question (uncalibrated).")},
-            "older": {"type": "array", "description": (
-                "Where articles of different dates answer, the answer is the newest article's; "
-                "these are the answers of older articles that say something else, verbatim "
-                "with their citations (the chat page: 较早的文章另有说法)."),
-                "items": {"type": "object",
-                          "required": ["text", "article", "paragraph", "char_start", "char_end"],
-                          "properties": {"text": {"type": "string"}, "article": _ARTICLE_REF,
-                                         "paragraph": {"type": "integer"}, "char_start": {"type": "integer"},
-                                         "char_end": {"type": "integer"}}}},
-            "read_as": {"type": ["string", "null"], "description": (
-                "The question as the reader read this passage, where the official vocabulary "
-                "(corpus/vocabulary.tsv) put it in the passage's words (市委一把手 → 市委书记); "
-                "null where it was read as asked.")},
-        },
-    },
+    "Answer": ANSWER,
+    "AnswerPart": ANSWER_PART,
     "AskResponse": {
         "type": "object",
         "required": ["question", "query", "found", "message", "confidence", "evidence", "answer",
@@ -170,20 +144,7 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {"text": {"type": "string"}, "start": {"type": "string"},
                                "end": {"type": "string"}, "basis": {"enum": ["asked", "article"]},
                                "base": {"type": "string"}, "matched": {"type": "boolean"}}},
-            "shape": {"type": "object", "description": (
-                "The shape of answer the question asks for, from its words: `factoid` (多少, 谁), "
-                "`list` (哪些, 哪几, 包括), `explanation` (如何, 为什么, 什么措施), `parts` (several "
-                "questions in one: …多少个，总投资多少; 分别), `yes_no` (是否, …吗), `summary` (总结, "
-                "主要内容) or `about_article` (作者, 谁写的, 哪天发表); `cue`: the words that decided "
-                "it (null for a factoid); `parts`: the questions of a several-part one. A summary or "
-                "the article itself is asked of an article the question points at (这篇文章) or names. "
-                "The answer is still the reader's span or sentence whatever the shape, but a summary "
-                "question is never answered with a span: `found` is false and `message` says so."),
-                "required": ["kind", "cue", "parts"],
-                "properties": {"kind": {"enum": ["factoid", "list", "explanation", "parts", "yes_no",
-                                                 "summary", "about_article"]},
-                               "cue": {"type": ["string", "null"]},
-                               "parts": {"type": "array", "items": {"type": "string"}}}},
+            "shape": SHAPE,
             "named_articles": {"type": ["array", "null"], "description": (
                 "The articles the question names by their title in 《》 (the same title, else a "
                 "title that contains the name): only they were searched. Null where it names no "
@@ -205,7 +166,13 @@ SCHEMAS: dict[str, Any] = {
                        "file": {"type": ["string", "null"], "description": "its corpus file"},
                        "format": {"type": ["string", "null"], "description": "pdf, docx, …"},
                        "pages": {"type": ["integer", "null"], "description": "pages, for PDFs and images"},
-                       "paragraphs": {"type": "integer"}, "chunks": {"type": "integer"}},
+                       "paragraphs": {"type": "integer"}, "chunks": {"type": "integer"},
+                       "authors": {"type": "array", "items": {"type": "string"},
+                                   "description": "the names its byline gives"},
+                       "summary": {"type": "array", "description": "its summary, chosen at build time",
+                                   "items": {"type": "object", "required": ["kind", "text"],
+                                             "properties": {"kind": {"enum": ["lead", "heading", "key"]},
+                                                            "text": {"type": "string"}}}}},
     },
     "Article": {
         "type": "object", "required": ["id", "title", "source", "date", "url", "text", "paragraphs"],
@@ -218,6 +185,7 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {"index": {"type": "integer"}, "start": {"type": "integer"},
                                "end": {"type": "integer"}, "kind": {"type": "string"},
                                "page": {"type": ["integer", "null"]}}}},
+            **ARTICLE_NOTES,
         },
     },
     "BuildStatus": {

@@ -213,6 +213,26 @@ def test_article_has_text_and_paragraph_offsets(client: FlaskClient) -> None:
     assert para["start"] <= answer["char_start"] < para["end"]
 
 
+def test_an_article_carries_its_authors_and_summary(client: FlaskClient) -> None:
+    listed = client.get("/api/articles?per_page=10").get_json()["articles"]
+    chosen = next(a for a in listed if a["title"] == "藁城这一年")
+    assert chosen["authors"] == ["张建功", "秦思", "王凯凯", "苏秋菊"]
+    assert chosen["summary"][0]["kind"] == "lead" and chosen["summary"][0]["text"].startswith("今年以来")
+    body = client.get(f"/api/articles/{chosen['id']}").get_json()
+    conforms(body, "Article")
+    for part in body["summary"] + [{**a, "text": a["name"]} for a in body["authors"]]:
+        assert body["text"][part["char_start"] : part["char_end"]] == part["text"]
+    assert [p["text"] for p in body["summary"]] == [p["text"] for p in chosen["summary"]]
+
+
+def test_shaped_answers_conform_to_the_spec(client: FlaskClient) -> None:
+    for question in ("总结一下《藁城这一年》这篇文章的主要内容。", "《藁城这一年》是谁写的？",
+                     "《聚力项目建设 蓄积发展后劲》是哪天发表的？", QUESTION):
+        body = client.post("/api/ask", json={"question": question}).get_json()
+        conforms(body, "AskResponse")
+        assert body["found"] and body["answer"]["shape"] == body["shape"]["kind"]
+
+
 @pytest.mark.parametrize("article_id", ["0000000000000000", "..%2F..%2Fetc%2Fpasswd", "ABC", "x" * 300])
 def test_unknown_or_malformed_article_ids_are_404(client: FlaskClient, article_id: str) -> None:
     assert error_of(client.get(f"/api/articles/{article_id}")) == (404, "not_found")

@@ -48,7 +48,8 @@ def _serve(root: Path) -> tuple[Any, str, Any]:
     (corpus / "example_questions.json").write_text(json.dumps(EXAMPLES, ensure_ascii=False), encoding="utf-8")
     encoder = FakeEncoder()
     build_index(Settings(corpus_dir=corpus, index_dir=root / "embeddings"), encoder)
-    reader = FakeReader({**SEED_ANSWERS, "藏书": "120万册"})
+    reader = FakeReader({**SEED_ANSWERS, "藏书": "120万册", "哪几个方面": "常抓不懈的姿态推动项目建设",
+                         "投产": "生活垃圾资源化项目正式投产"})
     app = create_app({"INDEX_DIR": str(root / "embeddings"), "CORPUS_DIR": str(corpus), "ENCODER": encoder,
                       "READER": reader, "MODEL": encoder.name, "RELOAD_SECONDS": 0.2})
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -517,6 +518,49 @@ def test_a_title_in_title_marks_is_an_article_not_a_time(page: Any, tmp_path: Pa
     titles = answer.locator(".source-cite").all_inner_texts()
     assert titles and all("《藁城这一年》" in t for t in titles)
     keep_screenshot(page, tmp_path, "named-article.png")
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1100, "height": 900}, {"width": 375, "height": 740}])
+def test_a_list_is_numbered_each_item_cited_and_marked_in_cards_and_dialog(page: Any, tmp_path: Path,
+                                                                            viewport: dict) -> None:
+    page.set_viewport_size(viewport)
+    answer = ask(page, "张超超在讲话中提出了哪几个方面的要求？")
+    items = answer.locator(".answer-parts li")
+    assert items.count() == 6
+    assert items.first.inner_text().startswith("张超超在讲话中指出,要以常抓不懈的姿态推动项目建设")
+    marks = answer.locator(".answer-parts .cite-mark")
+    assert marks.count() == 6 and marks.nth(1).inner_text() == "[第8段]"
+    # The cards mark the items they hold, nothing else.
+    marked, shown = answer.locator(".source mark.answer").all_inner_texts(), items.all_inner_texts()
+    assert "张超超强调,要以紧张快干的劲头掀起建设高潮" in marked
+    assert all(any(text in item for item in shown) for text in marked)
+    keep_screenshot(page, tmp_path, f"list-{viewport['width']}.png")
+    marks.nth(1).click()  # opens the article with every item marked
+    dialog = page.locator("#article-view")
+    dialog.locator("mark.answer").first.wait_for()
+    assert dialog.locator("mark.answer").count() == 6
+    # …scrolled to the item whose mark was clicked (its paragraph in view).
+    clicked = dialog.locator("[data-paragraph='8']")
+    page.wait_for_function("el => { const r = el.getBoundingClientRect(); return r.top >= 0 && "
+                           "r.top < window.innerHeight; }", arg=clicked.element_handle())
+    keep_screenshot(page, tmp_path, f"list-dialog-{viewport['width']}.png")
+
+
+def test_yes_no_summary_and_byline_answers_say_what_they_are(page: Any, tmp_path: Path) -> None:
+    yes = ask(page, "藁城区的生活垃圾资源化项目已经投产了吗？")
+    assert yes.locator(".verdict").inner_text() == "是"
+    assert "11月14日,随着第一车垃圾顺利进场" in yes.locator(".answer.explanation").inner_text()
+    summary = ask(page, "总结一下《藁城这一年》这篇文章的主要内容。")
+    assert summary.locator(".parts-heading").inner_text().startswith("《藁城这一年》的主要内容")
+    assert summary.locator(".part-label").all_inner_texts()[:2] == ["导语", "小标题"]
+    summary.locator(".parts-heading button").click()  # 打开全文: the summary marked in the article
+    page.locator("#article-view mark.answer").first.wait_for()
+    assert page.locator("#article-view mark.answer").count() == len(summary.locator(".answer-parts li").all())
+    page.click("#close-article")
+    byline = ask(page, "《藁城这一年》是谁写的？")
+    assert byline.locator(".short-answer").inner_text() == "张建功、秦思、王凯凯、苏秋菊"
+    assert "作者署名" in byline.locator(".answer-cite").inner_text()
+    keep_screenshot(page, tmp_path, "byline.png")
 
 
 def test_an_answer_read_through_the_vocabulary_says_how(page: Any) -> None:

@@ -172,10 +172,26 @@ function editRow(article, row) {
 // Where each article's date came from, in the admin's words.
 const DATE_SOURCES = { front_matter: "文件头", metadata: "网页元数据", text: "正文", file_mtime: "文件时间", edit: "编辑" };
 
+// Under the title: the byline's authors and the summary chosen at build time (folded).
+const SUMMARY_KINDS = { lead: "导语", heading: "小标题", key: "要点" };
+
+function articleNotes(article) {
+  const nodes = [];
+  if ((article.authors || []).length) {
+    nodes.push(el("div", { class: "authors meta", text: `作者：${article.authors.join("、")}` }));
+  }
+  if ((article.summary || []).length) {
+    nodes.push(el("details", { class: "summary" }, el("summary", { text: "摘要" }),
+      el("ol", {}, ...article.summary.map((p) => el("li", {},
+        el("span", { class: "meta", text: `${SUMMARY_KINDS[p.kind] || p.kind} ` }), p.text)))));
+  }
+  return nodes;
+}
+
 function articleRow(article) {
   const origin = DATE_SOURCES[article.date_source];
   const row = el("tr", { "data-id": article.id },
-    el("td", { text: article.copy_of ? `${article.title}（转载，不单独检索）` : article.title }),
+    el("td", {}, article.copy_of ? `${article.title}（转载，不单独检索）` : article.title, ...articleNotes(article)),
     el("td", { text: article.date ? `${article.date}${origin ? `（${origin}）` : ""}` : "" }),
     el("td", { text: article.source === article.file ? "" : article.source }),
     el("td", { text: article.format || "" }), el("td", { text: article.pages ?? "" }),

@@ -16,8 +16,9 @@ export function fetchArticle(id) {
   return articleCache.get(id);
 }
 
-// Opens the article with `ranges` (article offsets) highlighted, scrolled to the first.
-export async function openArticle(article, ranges) {
+// Opens the article with `ranges` (article offsets) highlighted, scrolled to the first, or
+// to the paragraph holding offset `focus` (the list item whose citation mark was clicked).
+export async function openArticle(article, ranges, focus = null) {
   const dialog = $("article-view");
   const body = $("article-body");
   $("article-title").textContent = article.title;
@@ -33,14 +34,17 @@ export async function openArticle(article, ranges) {
       copiesLabel(article)];
     $("article-meta").textContent = known.filter(Boolean).join(" · ");
     let first = null;
+    let focused = null;
     body.replaceChildren(...full.paragraphs.map((para) => {
       const node = el("p", {
         class: `${para.kind} selectable`, "data-paragraph": String(para.index),
         "data-article": full.id, "data-offset": String(para.start),
       }, highlighted(full.text.slice(para.start, para.end), para.start, ranges));
       if (!first && node.querySelector("mark")) first = node;
+      if (focus !== null && para.start <= focus && focus < para.end) focused = node;
       return node;
     }));
+    if (focused) first = focused;
     if (first) first.scrollIntoView({ block: "center" });
   } catch (err) {
     body.replaceChildren(el("p", { class: "notfound", text: `无法打开文章：${err.message}` }));

@@ -3,19 +3,35 @@
 import { openArticle, fetchArticle } from "./article.js";
 import { citationLine, copiesLabel, copyText, el, highlighted, roving } from "./dom.js";
 import { feedbackControls } from "./feedback.js";
+import { partRanges, shapedAnswer } from "./shaped.js";
 
-// Highlights of a passage: the answer (inside its sentence) in the card that holds it;
-// elsewhere a faint mark of the passage's best sentence, and only when found.
+// Highlights of a passage: the answer (inside its sentence) in the card that holds it,
+// or every part of a shaped answer (list items, an explanation, a summary) that stands in
+// it; elsewhere a faint mark of the passage's best sentence, and only when found.
 function rangesOf(p, result) {
   if (!result.found) return [];
+  const shape = result.answer && result.answer.shape;
+  if (shape && shape !== "factoid" && (p.answer_parts || []).length) {
+    return p.answer_parts.map(([start, end]) => ({ start, end, cls: "answer" }));
+  }
   if (p.answer_span) {
     const ranges = [];
     if (p.highlight) ranges.push({ start: p.highlight[0], end: p.highlight[1], cls: "sentence" });
     ranges.push({ start: p.answer_span[0], end: p.answer_span[1], cls: "answer" });
     return ranges;
   }
-  if (result.found && p.highlight) return [{ start: p.highlight[0], end: p.highlight[1], cls: "faint" }];
+  if (p.highlight) return [{ start: p.highlight[0], end: p.highlight[1], cls: "faint" }];
   return [];
+}
+
+// What the article dialog marks: all of a shaped answer's parts in that article.
+function dialogRanges(p, result, ranges) {
+  const shape = result.found && result.answer && result.answer.shape;
+  if (shape && shape !== "factoid") {
+    const parts = partRanges(result.answer, p.article.id);
+    if (parts.length) return parts;
+  }
+  return ranges;
 }
 
 async function toggleParagraph(p, ranges, card, button) {
@@ -45,7 +61,7 @@ async function toggleParagraph(p, ranges, card, button) {
 
 function sourceCard(p, result, answerId) {
   const ranges = rangesOf(p, result);
-  const holds = result.found && p.answer_span;
+  const holds = result.found && (p.answer_span || (p.answer_parts || []).length);
   const card = el("li", { class: "source" + (holds ? " holds-answer" : ""), id: `${answerId}-src-${p.rank}` });
   const expand = el("button", { type: "button", "aria-expanded": "false", text: "展开段落" });
   expand.addEventListener("click", () => toggleParagraph(p, ranges, card, expand));
@@ -53,7 +69,7 @@ function sourceCard(p, result, answerId) {
   copy.addEventListener("click", () => copyText(`${p.text}\n——${citationLine(p.article, p.paragraph, p.page)}`, copy));
   // The full article marks what the card marks: the answer in its sentence, or the best sentence.
   const open = el("button", { type: "button", text: "打开全文",
-    onclick: () => openArticle(p.article, ranges.length ? ranges : []) });
+    onclick: () => openArticle(p.article, dialogRanges(p, result, ranges)) });
   card.append(
     el("div", { class: "source-head" },
       el("span", { class: "source-num", text: `[${p.rank}]` }),
@@ -82,7 +98,11 @@ export function timeRangeLine(range) {
 
 function answerCopyText(result) {
   const a = result.answer;
-  const text = a.kind === "span" ? a.text : a.sentence.text;
+  if (a.parts && a.parts.length && a.shape !== "factoid") {
+    const lines = a.parts.map((p, i) => `${i + 1}. ${p.label ? p.label + " " : ""}${p.text}——${citationLine(p.article, p.paragraph, p.page)}`);
+    return [a.verdict_label, ...lines].filter(Boolean).join("\n");
+  }
+  const text = a.kind === "span" || !a.sentence ? a.text : a.sentence.text;
   return `${text}\n——${citationLine(a.article, a.paragraph, a.page)}`;
 }
 
@@ -106,9 +126,14 @@ export function renderAnswer(entry, history, onChange, number) {
   const toolbar = el("div", { class: "answer-actions", role: "toolbar", "aria-label": "答案操作 / Answer actions" });
   if (result.found && result.answer) {
     const a = result.answer;
-    const shown = a.kind === "span" ? a.text : a.sentence.text;
-    bubble.append(el("p", { class: "answer" }, el("span", { class: "short-answer", text: shown })),
-      el("p", { class: "answer-cite meta", text: `出处 [${a.passage_rank}] ${citationLine(a.article, a.paragraph, a.page)}` }));
+    const shaped = shapedAnswer(a);
+    if (shaped) {
+      bubble.append(...shaped);
+    } else {
+      const shown = a.kind === "span" ? a.text : a.sentence.text;
+      bubble.append(el("p", { class: "answer" }, el("span", { class: "short-answer", text: shown })),
+        el("p", { class: "answer-cite meta", text: `出处 [${a.passage_rank}] ${citationLine(a.article, a.paragraph, a.page)}` }));
+    }
     // The newest article's answer is shown; older articles that say otherwise are named.
     for (const o of a.older || []) {
       bubble.append(el("p", { class: "older meta",

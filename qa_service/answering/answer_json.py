@@ -1,0 +1,89 @@
+"""The answer as JSON: the reader's span with its sentence, and the parts of an answer
+shaped like its question (shaping.py), each with its own citation.
+
+Fields are only ever added: clients written for the span-only answer keep reading
+``answer.text``, ``answer.char_start`` and ``answer.sentence``.
+"""
+
+from __future__ import annotations
+
+from ..index import ChunkStore
+from .answer import Sentence
+from .reading import SpanAnswer
+from .shaping import ShapedAnswer
+
+VERDICT_LABELS = {"yes": "是", "no": "否", "unstated": "文中没有明确说明"}
+
+
+def article_json(article_id: str, title: str, source: str, date: str | None,
+                 date_source: str | None = None) -> dict:
+    return {"id": article_id, "title": title, "source": source, "date": date,
+            "date_source": date_source or ("none" if date is None else "front_matter")}
+
+
+def span_json(passages: list[dict], found: SpanAnswer | Sentence, kind: str, sentence: str,
+              sentence_start: int, sentence_end: int, page: int | None) -> dict:
+    """The reader's span (or without a reader the best sentence) with its sentence."""
+    return {
+        "text": found.text,
+        "article": passages[found.passage_rank - 1]["article"],
+        "paragraph": found.paragraph,
+        "page": page,
+        "char_start": found.char_start,
+        "char_end": found.char_end,
+        "passage_rank": found.passage_rank,
+        "kind": kind,
+        "sentence": {"text": sentence, "char_start": sentence_start, "char_end": sentence_end},
+    }
+
+
+def article_of(store: ChunkStore, article_id: str) -> dict | None:
+    """The article JSON (as in passages) of an article that may be in no passage shown."""
+    article = store.get_article(article_id)
+    if article is None:
+        return None
+    return {**article_json(article.id, article.title, article.source, article.date, article.date_source),
+            "copies": store.copies_of(article.id)}
+
+
+def add_shape(answer: dict | None, shaped: ShapedAnswer | None, store: ChunkStore,
+              passages: list[dict]) -> dict | None:
+    """``answer`` with its shape's fields: ``shape``, ``parts`` (each cited), ``verdict``
+    and ``count`` where they apply, and ``text`` the whole answer as shown (the span for
+    a factoid). A summary or an article's byline has no span: its answer is made here.
+    Each passage shown gets ``answer_parts``, the parts' offsets that stand in it."""
+    if shaped is None:
+        return answer
+    articles = {p["article"]["id"]: p["article"] for p in passages}
+
+    def article(article_id: str) -> dict | None:
+        if article_id not in articles:
+            found = article_of(store, article_id)
+            if found is not None:
+                articles[article_id] = found
+        return articles.get(article_id)
+
+    parts = [{"text": part.text, "article": article(part.article_id), "paragraph": part.paragraph,
+              "char_start": part.char_start, "char_end": part.char_end,
+              "page": store.page_at(part.article_id, part.char_start), "label": part.label}
+             for part in shaped.parts]
+    if answer is None:
+        asked = article(shaped.article_id) if shaped.article_id else None
+        first = shaped.parts[0] if shaped.parts else None
+        answer = {"text": shaped.text, "article": asked,
+                  "paragraph": first.paragraph if first else None,
+                  "page": parts[0]["page"] if parts else None,
+                  "char_start": first.char_start if first else None,
+                  "char_end": first.char_end if first else None,
+                  "passage_rank": None, "kind": shaped.kind, "sentence": None}
+    if shaped.kind != "factoid":
+        answer["text"] = shaped.text
+    answer.update(shape=shaped.kind, parts=parts, verdict=shaped.verdict,
+                  verdict_label=VERDICT_LABELS.get(shaped.verdict or ""), count=shaped.count,
+                  about=shaped.about)
+    for passage in passages:
+        inside = [[p.char_start, p.char_end] for p in shaped.parts
+                  if p.article_id == passage["article"]["id"]
+                  and passage["char_start"] <= p.char_start < passage["char_end"]]
+        passage["answer_parts"] = inside
+    return answer
