@@ -170,6 +170,27 @@ def end_to_end(retriever: Retriever, plain: Retriever, questions: list[dict], re
                 new_r >= 0.92, note=f"before: {old_r:.3f}")
     results.add(section, "shipped threshold: answerable kept / unanswerable rejected",
                 f"{kept / n:.3f} / {rejected / n:.3f}", "", note=f"before: {old_kept:.3f} / {old_rej:.3f}")
+    shown_text(retriever, questions[:SHOWN_QUESTIONS], results)
+
+
+SHOWN_QUESTIONS = 500
+
+
+def shown_text(retriever: Retriever, questions: list[dict], results: Results) -> None:
+    """What `ask` shows as answer.text, in the question's shape (issue 37), against CMRC's
+    short references: the span for a factoid, the clause to the sentence's end for 为什么,
+    items for 哪些. The rows above score the reader's span (answer.parts of a factoid)."""
+    by_shape: dict[str, list[float]] = {}
+    for q in questions:
+        result = retriever.ask(q["question"])
+        shown = result["answer"]["text"] if result["found"] and result["answer"] else ""
+        by_shape.setdefault(result["shape"]["kind"], []).append(f1(shown, q["answers"]))
+    every = [s for scores in by_shape.values() for s in scores]
+    shapes = ", ".join(f"{k} {len(v)}: {100 * float(np.mean(v)):.1f}" for k, v in sorted(by_shape.items()))
+    mean = 100 * float(np.mean(every))
+    print(f"| answer.text as shown (shaped), F1 over the first {len(every)} | - | {mean:.1f} ({shapes}) |")
+    results.add("answers end to end, CMRC 2018 dev", "answer.text as shown (shaped) F1",
+                100 * float(np.mean(every)), note=f"first {len(every)} questions; by shape: {shapes}")
 
 
 def bulletins(reading: Retriever, plain: Retriever, results: Results,

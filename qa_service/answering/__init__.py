@@ -5,8 +5,9 @@ and the layers below it."""
 
 from .answer import AnswerSettings, Sentence
 from .outcome import Outcome, evidence_of
+from .question import QuestionError, normalize_question
 from .reading import ReaderSettings, SpanAnswer, load_configured_reader
-from .retrieval import NOT_FOUND_MESSAGE, QuestionError, Retriever, normalize_question
+from .retrieval import NOT_FOUND_MESSAGE, Retriever
 from .search import MODES, Hit, Mode, SearchSettings, lexical_weight
 from .timeframe import Filters, TimeParser, TimeRange
 

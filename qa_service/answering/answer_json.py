@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..index import ChunkStore
 from .answer import Sentence
+from .outcome import Outcome
 from .reading import SpanAnswer
 from .shaping import ShapedAnswer
 
@@ -19,6 +20,32 @@ def article_json(article_id: str, title: str, source: str, date: str | None,
                  date_source: str | None = None) -> dict:
     return {"id": article_id, "title": title, "source": source, "date": date,
             "date_source": date_source or ("none" if date is None else "front_matter")}
+
+
+def passages_json(store: ChunkStore, outcome: Outcome, top_k: int, found: bool) -> list[dict]:
+    """The first ``top_k`` passages with their citations and best sentences (``weak`` where
+    the answer was not found); the answer's marks are added by the caller."""
+    passages = []
+    for rank, hit in enumerate(outcome.hits[:top_k], start=1):
+        chunk = hit.chunk
+        best = outcome.best[rank - 1] if rank <= len(outcome.best) else None
+        passages.append({
+            "rank": rank,
+            "score": round(hit.dense if hit.dense is not None else hit.score, 4),
+            "text": chunk.text,
+            "article": {**article_json(chunk.article_id, chunk.title, chunk.source, chunk.date,
+                                       chunk.date_source),
+                        # Republished copies of it, not searched themselves (同文另见 N 处).
+                        "copies": store.copies_of(chunk.article_id)},
+            "paragraph": chunk.paragraph,
+            "page": store.page_at(chunk.article_id, chunk.char_start),
+            "char_start": chunk.char_start,
+            "char_end": chunk.char_end,
+            "highlight": [best.char_start, best.char_end] if best else None,
+            "weak": not found,
+            "answer_span": None,
+        })
+    return passages
 
 
 def span_json(passages: list[dict], found: SpanAnswer | Sentence, kind: str, sentence: str,

@@ -92,8 +92,10 @@ def _inline_items(article: Article, paragraph: Paragraph) -> GatheredList | None
 
 
 def _numbered_paragraphs(article: Article, paragraph: Paragraph) -> GatheredList | None:
-    """Paragraphs opening with numbers of one kind in sequence, around or after the span's."""
-    paragraphs = [p for p in article.paragraphs if p.kind == "body"]
+    """Paragraphs opening with numbers of one kind in sequence, around or after the span's.
+    A short numbered line reads as a heading (2.银行汇款) and still is an item; the
+    unnumbered paragraphs after an item, up to the next, are its text (开户行：…)."""
+    paragraphs = [p for p in article.paragraphs if p.kind in ("body", "heading")]
     position = next((i for i, p in enumerate(paragraphs) if p.index == paragraph.index), None)
     if position is None:
         return None
@@ -122,9 +124,16 @@ def _numbered_paragraphs(article: Article, paragraph: Paragraph) -> GatheredList
                     break
             i += step
     items = []
-    for i in sorted(chosen):
+    order = sorted(chosen)
+    for k, i in enumerate(order):
         p, lab = paragraphs[i], chosen[i]
-        first, last, _ = stripped(text, lab.end, p.end)
+        stop = order[k + 1] if k + 1 < len(order) else (i + 1 if p.kind == "body" else i + 1 + MAX_GAP)
+        end = p.end
+        for j in range(i + 1, min(stop, len(paragraphs))):
+            if labels[j] is not None or paragraphs[j].kind != "body":
+                break
+            end = paragraphs[j].end
+        first, last, _ = stripped(text, lab.end, end)
         items.append(ListItem(first, last, p.index, text[lab.start : lab.end]))
     return GatheredList(tuple(items), numbered=True)
 

@@ -3,20 +3,19 @@ sentence around it, "not found"."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Collection
 from datetime import date
 
 import numpy as np
 
-from ..corpus import is_blank, normalize_text
 from ..index import LoadedIndex, check_model
 from ..models import Encoder, PassageReader
 from .answer import AnswerSettings, SentenceVectors, best_of, score_sentences
-from .answer_json import add_shape, article_json, span_json
+from .answer_json import add_shape, passages_json, span_json
 from .ellipsis import names, restatements
 from .outcome import Outcome, evidence_of, reorder
+from .question import has_words, normalize_question
 from .quoted import scope_to_titles
 from .reading import ReaderSettings, SpanAnswer, is_latin, read_passages
 from .search import Mode, SearchSettings, search
@@ -34,37 +33,6 @@ MAX_HISTORY = 10
 # ranked 6th to 30th. Fewer than MIN_BACKGROUND of them (a tiny corpus) is no background.
 BACKGROUND_RANKS = slice(5, 30)
 MIN_BACKGROUND = 5
-
-
-class QuestionError(ValueError):
-    pass
-
-
-# Chinese characters and Chinese punctuation (、。「」), between which a space means nothing.
-_CJK = "\u3000-\u303f\u3400-\u9fff\uf900-\ufaff"
-_SPACE_IN_CHINESE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
-
-
-def normalize_question(question: str) -> str:
-    """Full-width to ASCII, traditional to simplified, whitespace collapsed, and spaces
-    between Chinese characters taken out.
-
-    Chinese is written without spaces; typed between words (藁城区 注册志愿服务队 有多少支),
-    they broke the reader's reading: XQuAD's Chinese test questions with a space after
-    every third character fell from EM 59.6 to 55.7 and from median has-answer 0.915 to
-    0.722, a third of them under 0.5 (not found); without those spaces, 59.3 / 0.904.
-    Only an empty or white-space question is an error; one made of control characters
-    alone normalises to "" and is answered as having nothing to search for.
-    """
-    if is_blank(question):
-        raise QuestionError("the question is empty")
-    cleaned = re.sub(r"[\x00-\x1f\x7f]", " ", question)
-    collapsed = re.sub(r"\s+", " ", normalize_text(cleaned, lower=False)).strip()
-    return _SPACE_IN_CHINESE.sub("", collapsed)
-
-
-def has_words(query: str) -> bool:
-    return bool(re.search(r"[^\W_]", query))
 
 
 class Retriever:
@@ -338,33 +306,14 @@ class Retriever:
             store = self.index.store  # the answer's passage is first (_read)
             reorder(outcome, [i for i, h in enumerate(outcome.hits)
                                if i == 0 or not store.is_caption(h.chunk)])
-        passages = []
-        for rank, hit in enumerate(outcome.hits[:top_k], start=1):
-            chunk = hit.chunk
-            best = outcome.best[rank - 1] if rank <= len(outcome.best) else None
-            passages.append({
-                "rank": rank,
-                "score": round(hit.dense if hit.dense is not None else hit.score, 4),
-                "text": chunk.text,
-                "article": {**article_json(chunk.article_id, chunk.title, chunk.source, chunk.date,
-                                       chunk.date_source),
-                            # Republished copies of it, not searched themselves (同文另见 N 处).
-                            "copies": self.index.store.copies_of(chunk.article_id)},
-                "paragraph": chunk.paragraph,
-                "page": self.index.store.page_at(chunk.article_id, chunk.char_start),
-                "char_start": chunk.char_start,
-                "char_end": chunk.char_end,
-                "highlight": [best.char_start, best.char_end] if best else None,
-                "weak": not found,
-                "answer_span": None,
-            })
+        passages = passages_json(self.index.store, outcome, top_k, found)
         answer = None
         short = None if of_article else outcome.short
         if short is not None and short.passage_rank <= len(passages):
             # The reader's exact span, with the sentence that holds it for context.
             page = self.index.store.page_at(short.article_id, short.char_start)
             answer = span_json(passages, short, "span", short.sentence, short.sentence_start,
-                                  short.sentence_end, page)
+                               short.sentence_end, page)
             answer["has_answer"] = round(short.has_answer, 4)
             # Shown to the user: the rewording of their own question where it applies to it
             # (the reader's wording is of the normalised query: ASCII "?", simplified).

@@ -1,6 +1,6 @@
 """Text normalisation shared by indexing and questions.
 
-Lexical matching (index/lexical.py) and question cleaning (answering/retrieval.py)
+Lexical matching (index/lexical.py) and question cleaning (answering/question.py)
 must treat text the same way, so the rules live once, here, below both: NFKC
 (full-width letters and digits become ASCII), traditional to simplified characters
 (OpenCC), and lower case for matching.

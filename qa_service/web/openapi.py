@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
-from .openapi_answer import ANSWER, ANSWER_PART, ARTICLE_NOTES, SHAPE
+from .openapi_answer import ANSWER, ANSWER_PART, ARTICLE_NOTES, PASSAGE, SHAPE
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -49,13 +49,11 @@ _LINE = "^[^\\x00-\\x1f\\x7f]*$"
 _LINE_WITH_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
 _TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"  # tabs and line breaks allowed
 _TEXT = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x1f\\x7f]{_TEXT_CHAR}*$"
-_PAGE = {"type": ["integer", "null"], "description": "1-based page (PDF, image); null for other formats"}
 _UPLOAD_TYPES = ".txt .md .pdf .docx .html .htm .png .jpg .jpeg, 100 MB each"
 _JOB = {"oneOf": [{"$ref": "#/components/schemas/BuildStatus"}, {"type": "null"}]}
 _ARTICLE_ID = {"name": "article_id", "in": "path", "required": True,
                "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
 _REBUILD = {"name": "rebuild", "in": "query", "schema": {"type": "integer", "enum": [0, 1], "default": 0}}
-_SPAN = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
 
 SCHEMAS: dict[str, Any] = {
     "ArticleRef": _ARTICLE_REF,
@@ -82,28 +80,7 @@ SCHEMAS: dict[str, Any] = {
                        "description": "Only articles whose source or file path contains this text."},
         },
     },
-    "Passage": {
-        "type": "object",
-        "required": ["rank", "score", "text", "article", "paragraph", "char_start", "char_end",
-                     "highlight", "weak"],
-        "properties": {
-            "rank": {"type": "integer"}, "score": {"type": "number"}, "text": {"type": "string"},
-            "article": _ARTICLE_REF, "paragraph": {"type": "integer"},
-            "page": _PAGE,
-            "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
-            "highlight": {"oneOf": [_SPAN, {"type": "null"}],
-                          "description": "Offsets of the passage's best sentence in the article text "
-                          "(for the passage holding the reader's answer: the sentence around it; with "
-                          "the reader, in the other passages: the sentence sharing most of the "
-                          "question's words)."},
-            "weak": {"type": "boolean"},
-            "answer_span": {"oneOf": [_SPAN, {"type": "null"}],
-                            "description": "Offsets of the reader's answer where this passage holds it."},
-            "answer_parts": {"type": "array", "items": _SPAN, "description": (
-                "Offsets of the answer's parts (answer.parts) that stand in this passage: the items "
-                "of a list, an explanation, a summary's sentences; marked in the chat page's cards.")},
-        },
-    },
+    "Passage": PASSAGE,
     "Answer": ANSWER,
     "AnswerPart": ANSWER_PART,
     "AskResponse": {

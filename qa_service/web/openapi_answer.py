@@ -1,5 +1,6 @@
-"""OpenAPI schemas of the answer: the reader's span, the parts of an answer shaped like its
-question, and an article's stored authors and summary (used by openapi.py)."""
+"""OpenAPI schemas of the answer: the passages found, the reader's span, the parts of an
+answer shaped like its question, and an article's stored authors and summary (used by
+openapi.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,31 @@ from typing import Any
 
 _ARTICLE = {"$ref": "#/components/schemas/ArticleRef"}
 _PAGE = {"type": ["integer", "null"], "description": "1-based page (PDF, image); null for other formats"}
+_SPAN = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
 SHAPES = ["factoid", "list", "explanation", "parts", "yes_no", "summary", "about_article"]
+
+PASSAGE: dict[str, Any] = {
+    "type": "object",
+    "required": ["rank", "score", "text", "article", "paragraph", "char_start", "char_end",
+                 "highlight", "weak"],
+    "properties": {
+        "rank": {"type": "integer"}, "score": {"type": "number"}, "text": {"type": "string"},
+        "article": _ARTICLE, "paragraph": {"type": "integer"},
+        "page": _PAGE,
+        "char_start": {"type": "integer"}, "char_end": {"type": "integer"},
+        "highlight": {"oneOf": [_SPAN, {"type": "null"}],
+                      "description": "Offsets of the passage's best sentence in the article text "
+                      "(for the passage holding the reader's answer: the sentence around it; with "
+                      "the reader, in the other passages: the sentence sharing most of the "
+                      "question's words)."},
+        "weak": {"type": "boolean"},
+        "answer_span": {"oneOf": [_SPAN, {"type": "null"}],
+                        "description": "Offsets of the reader's answer where this passage holds it."},
+        "answer_parts": {"type": "array", "items": _SPAN, "description": (
+            "Offsets of the answer's parts (answer.parts) that stand in this passage: the items "
+            "of a list, an explanation, a summary's sentences; marked in the chat page's cards.")},
+    },
+}
 
 ANSWER_PART: dict[str, Any] = {
     "type": "object", "description": "One part of an answer: verbatim article text at its offsets.",

@@ -30,12 +30,13 @@ export async function openArticle(article, ranges, focus = null) {
   try {
     const full = await fetchArticle(article.id);
     // The stored article knows its file even where the source is a publication's name.
-    const known = [publisher(full), dateLabel(full), fileName(full) && `文件 ${fileName(full)}`,
-      copiesLabel(article)];
+    const authors = (full.authors || []).map((a) => a.name).join("、");
+    const known = [publisher(full), dateLabel(full), authors && `作者 ${authors}`,
+      fileName(full) && `文件 ${fileName(full)}`, copiesLabel(article)];
     $("article-meta").textContent = known.filter(Boolean).join(" · ");
     let first = null;
     let focused = null;
-    body.replaceChildren(...full.paragraphs.map((para) => {
+    const paragraphs = full.paragraphs.map((para) => {
       const node = el("p", {
         class: `${para.kind} selectable`, "data-paragraph": String(para.index),
         "data-article": full.id, "data-offset": String(para.start),
@@ -43,12 +44,25 @@ export async function openArticle(article, ranges, focus = null) {
       if (!first && node.querySelector("mark")) first = node;
       if (focus !== null && para.start <= focus && focus < para.end) focused = node;
       return node;
-    }));
+    });
+    body.replaceChildren(...summaryOf(full, paragraphs), ...paragraphs);
     if (focused) first = focused;
     if (first) first.scrollIntoView({ block: "center" });
   } catch (err) {
     body.replaceChildren(el("p", { class: "notfound", text: `无法打开文章：${err.message}` }));
   }
+}
+
+// The summary chosen at build time, folded above the text; an item's button scrolls to it.
+const SUMMARY_KINDS = { lead: "导语", heading: "小标题", key: "要点" };
+
+function summaryOf(full, paragraphs) {
+  if (!(full.summary || []).length) return [];
+  const jump = (part) => paragraphs[part.paragraph] && paragraphs[part.paragraph].scrollIntoView({ block: "center" });
+  const list = el("ol", {}, ...full.summary.map((part) => el("li", {},
+    el("span", { class: "part-label", text: `${SUMMARY_KINDS[part.kind] || ""} ` }),
+    el("button", { type: "button", class: "summary-jump", text: part.text, onclick: () => jump(part) }))));
+  return [el("details", { class: "article-summary" }, el("summary", { text: "摘要 / Summary" }), list)];
 }
 
 function focusable(root) {
