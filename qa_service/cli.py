@@ -254,12 +254,14 @@ def answer_lines(answer: dict) -> list[str]:
         heading += f": 《{(answer.get('article') or {}).get('title', '')}》"
     if answer.get("count"):
         heading += f"（共{answer['count']}项）"
-    if len(parts) == 1:
+    missing = answer.get("unanswered") or []
+    if len(parts) == 1 and not missing:
         return [f"{heading}: {parts[0]['text']}  {cite(parts[0])}"]
     lines = [f"{heading}:"]
     for number, part in enumerate(parts, start=1):
         label = f"{part['label']} " if part.get("label") else ""
         lines.append(f"  {number}. {label}{part['text']}  {cite(part)}")
+    lines += [f"  没有找到 / not found: {asked}" for asked in missing]
     return lines
 
 

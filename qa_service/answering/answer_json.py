@@ -107,7 +107,7 @@ def add_shape(answer: dict | None, shaped: ShapedAnswer | None, store: ChunkStor
         answer["text"] = shaped.text
     answer.update(shape=shaped.kind, parts=parts, verdict=shaped.verdict,
                   verdict_label=VERDICT_LABELS.get(shaped.verdict or ""), count=shaped.count,
-                  about=shaped.about)
+                  about=shaped.about, unanswered=shaped.unanswered)
     for passage in passages:
         inside = [[p.char_start, p.char_end] for p in shaped.parts
                   if p.article_id == passage["article"]["id"]

@@ -51,6 +51,7 @@ class ShapedAnswer:
     count: int | None = None  # list only, where the text numbers its items
     article_id: str | None = None  # summary / about_article: the article asked about
     about: str | None = None  # about_article: "authors", "date" or "source"
+    unanswered: list[str] = field(default_factory=list)  # parts: the questions no passage answered
 
     @property
     def text(self) -> str:
@@ -151,20 +152,25 @@ def _several(shape: QuestionShape, article: Article, span: Located, store: Chunk
     (总投资多少) is read with the first one's (“五个一批”项目总投资多少)."""
     subject = part_subject(shape.parts[0])
     parts: list[AnswerPart] = []
+    unanswered: list[str] = []
     for i, asked in enumerate(shape.parts):
         reading = asked if i == 0 or not _lacks_subject(asked) else subject + asked
         # Each part read alone: the span read for the whole question answers one of them.
         found: Located | None = read_part(reading) or (span if i == 0 else None)
-        if found is None:
-            continue
-        source = article if found.article_id == article.id else store.get_article(found.article_id)
-        if source is None:
+        source = None if found is None else (
+            article if found.article_id == article.id else store.get_article(found.article_id))
+        if found is None or source is None:
+            unanswered.append(asked)
             continue
         end = first_amount(asked, source.text, found.char_start, found.char_end)
         part = _part(source, found.char_start, end, asked)
-        if all((p.article_id, p.char_start) != (part.article_id, part.char_start) for p in parts):
+        # The same words answering two questions answer one of them at most: the other is
+        # said to be unanswered, not shown twice.
+        if any((p.article_id, p.char_start) == (part.article_id, part.char_start) for p in parts):
+            unanswered.append(asked)
+        else:
             parts.append(part)
-    return ShapedAnswer("parts", parts)
+    return ShapedAnswer("parts", parts, unanswered=unanswered)
 
 
 _WH = re.compile(r"多少|几|哪|谁|什么|何|怎")

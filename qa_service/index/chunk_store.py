@@ -107,6 +107,10 @@ class ChunkStore:
         self._local = threading.local()
         # Articles never change within a generation; a search touches a handful of them.
         self.paragraph_info = functools.lru_cache(maxsize=4096)(self._paragraph_info)
+        # An answer shaped like its question reads its article's text and paragraphs (and
+        # its notes) once or twice per question: the articles asked about most stay at hand.
+        self.get_article = functools.lru_cache(maxsize=64)(self._get_article)
+        self.notes_of = functools.lru_cache(maxsize=256)(self._notes_of)
         self._columns: set[str] | None = None  # stores from before a column existed lack it
         self._notes_table: bool | None = None  # nor do they have notes
         self.count_chunks()  # fail now, not at the first question, if the file is broken
@@ -204,7 +208,7 @@ class ChunkStore:
         ).fetchall()
         return [SentenceSpan(*row) for row in rows]
 
-    def notes_of(self, article_id: str) -> ArticleNotes:
+    def _notes_of(self, article_id: str) -> ArticleNotes:
         """The article's authors and summary (none for a store written before notes)."""
         if not self._has_notes():
             return ArticleNotes()
@@ -298,7 +302,7 @@ class ChunkStore:
         return int(self._conn().execute("SELECT count(*) FROM articles WHERE instr(title, ?) > 0",
                                         (title_contains,)).fetchone()[0])
 
-    def get_article(self, article_id: str) -> Article | None:
+    def _get_article(self, article_id: str) -> Article | None:
         row = self._conn().execute(
             f"SELECT a.id, a.title, a.source, a.date, a.url, a.text, a.paragraphs, a.content_hash,"
             f" {self._file_column()}, {self._column('date_source')} FROM articles a WHERE a.id = ?",

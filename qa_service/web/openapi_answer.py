@@ -100,6 +100,9 @@ ANSWER: dict[str, Any] = {
         "count": {"type": ["integer", "null"], "description": (
             "list: how many items, where the text numbers them (一是…五是, （一）…（五）); null "
             "otherwise.")},
+        "unanswered": {"type": "array", "items": {"type": "string"}, "description": (
+            "parts: the questions of a several-part question that no passage answered (the chat "
+            "page says 没有找到：…); empty otherwise.")},
         "about": {"type": ["string", "null"], "enum": ["authors", "date", "source", None], "description": (
             "about_article: what was asked of the article (authors from its byline; its date or "
             "source are `article`'s fields).")},

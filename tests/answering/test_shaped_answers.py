@@ -111,3 +111,13 @@ def test_an_article_without_a_byline_has_no_author(settings: Settings, fake_enco
     result = retriever.ask("《防疫通知》是谁写的？")
     assert result["found"] is False and result["answer"] is None
     assert result["message"].startswith("这篇文章没有署名")
+
+
+def test_a_part_no_passage_answers_is_said_to_be_unanswered(settings: Settings,
+                                                            fake_encoder: FakeEncoder) -> None:
+    build_index(settings, fake_encoder)
+    retriever = Retriever(load_index(settings.index_dir), fake_encoder,
+                          reader=FakeReader({"一共有多少个": "181个"}))
+    answer = retriever.ask("“五个一批”项目一共有多少个，总投资多少？")["answer"]
+    assert [p["text"] for p in answer["parts"]] == ["181个"]
+    assert answer["unanswered"] == ["总投资多少"]

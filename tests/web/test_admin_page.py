@@ -77,10 +77,15 @@ def test_upload_rebuild_ask_with_page_and_delete(browser_context: Any, admin_ser
     page.wait_for_function("() => document.querySelectorAll('#upload-results li.ok').length === 2")
     page.wait_for_selector("#build-report .ok", timeout=120_000)  # the rebuild finished
     assert "新增 2" in page.inner_text("#build-report")
-    page.wait_for_function("() => [...document.querySelectorAll('#articles td')].some("
-                           "td => td.textContent === '藁城区重点项目汇编')")
+    page.wait_for_function("() => [...document.querySelectorAll('#articles .article-title')].some("
+                           "title => title.textContent === '藁城区重点项目汇编')")
     row = page.locator("#articles tr", has_text="藁城区重点项目汇编")
     assert "pdf" in row.inner_text() and "20" in row.inner_text()
+    # Each article's byline authors, and its summary folded (chosen at build time).
+    seed = page.locator("#articles tr", has_text="藁城这一年")
+    assert seed.locator(".authors").inner_text() == "作者：张建功、秦思、王凯凯、苏秋菊"
+    seed.locator("details.summary summary").click()
+    assert seed.locator("details.summary li").first.inner_text().startswith("导语 今年以来")
     keep_screenshot(page, tmp_path, "admin.png")
 
     chat = browser_context.new_page()

@@ -191,7 +191,8 @@ function articleNotes(article) {
 function articleRow(article) {
   const origin = DATE_SOURCES[article.date_source];
   const row = el("tr", { "data-id": article.id },
-    el("td", {}, article.copy_of ? `${article.title}（转载，不单独检索）` : article.title, ...articleNotes(article)),
+    el("td", {}, el("span", { class: "article-title",
+      text: article.copy_of ? `${article.title}（转载，不单独检索）` : article.title }), ...articleNotes(article)),
     el("td", { text: article.date ? `${article.date}${origin ? `（${origin}）` : ""}` : "" }),
     el("td", { text: article.source === article.file ? "" : article.source }),
     el("td", { text: article.format || "" }), el("td", { text: article.pages ?? "" }),

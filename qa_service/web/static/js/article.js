@@ -65,9 +65,14 @@ function summaryOf(full, paragraphs) {
   return [el("details", { class: "article-summary" }, el("summary", { text: "摘要 / Summary" }), list)];
 }
 
+// What Tab can reach: a folded summary's items are laid out (getClientRects) but not reachable.
+function folded(node) {
+  return !node.matches("summary") && node.closest("details:not([open])") !== null;
+}
+
 function focusable(root) {
-  return [...root.querySelectorAll("button, [href], input, textarea, [tabindex]:not([tabindex='-1'])")]
-    .filter((node) => !node.disabled && node.getClientRects().length);
+  return [...root.querySelectorAll("button, summary, [href], input, textarea, [tabindex]:not([tabindex='-1'])")]
+    .filter((node) => !node.disabled && node.getClientRects().length && !folded(node));
 }
 
 export function setUpArticleDialog() {

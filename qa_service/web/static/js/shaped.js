@@ -43,7 +43,7 @@ export function shapedAnswer(answer) {
       part.text, " ", citeMark(answer, part, 1)));
     return nodes;
   }
-  if (parts.length === 1 && answer.shape !== "summary") {
+  if (parts.length === 1 && answer.shape !== "summary" && !(answer.unanswered || []).length) {
     nodes.push(el("p", { class: "answer explanation" }, parts[0].text, " ", citeMark(answer, parts[0], 1)));
     return nodes;
   }
@@ -63,6 +63,9 @@ export function shapedAnswer(answer) {
       part.text, " ", citeMark(answer, part, i + 1)));
   });
   nodes.push(list);
+  if ((answer.unanswered || []).length) {
+    nodes.push(el("p", { class: "unanswered meta", text: `没有找到：${answer.unanswered.join("；")}` }));
+  }
   return nodes;
 }
 
