@@ -558,7 +558,8 @@ def test_yes_no_summary_and_byline_answers_say_what_they_are(page: Any, tmp_path
     assert page.locator("#article-view mark.answer").count() == len(summary.locator(".answer-parts li").all())
     # The dialog names the byline's authors and holds the summary, folded above the text.
     assert "作者 张建功、秦思、王凯凯、苏秋菊" in page.inner_text("#article-meta")
-    assert page.locator("#article-view .article-summary li").count() == summary.locator(".answer-parts li").count()
+    folded = page.locator("#article-view .article-summary li")
+    assert folded.count() == summary.locator(".answer-parts li").count()
     page.click("#close-article")
     byline = ask(page, "《藁城这一年》是谁写的？")
     assert byline.locator(".short-answer").inner_text() == "张建功、秦思、王凯凯、苏秋菊"
