@@ -80,7 +80,7 @@ bench: install model bench-deps
 	$(PY) benchmarks/retrieval.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/answers.py --index-cache $(BENCH_DIR)/cmrc --results $(BENCH_RESULTS)
 	$(PY) benchmarks/policy.py --index-cache $(BENCH_DIR)/policy --results $(BENCH_RESULTS)
-	$(PY) benchmarks/shapes.py --results $(BENCH_RESULTS)
+	$(PY) benchmarks/shapes.py --index-cache $(BENCH_DIR)/policy --results $(BENCH_RESULTS)
 	$(PY) benchmarks/encoding.py --results $(BENCH_RESULTS)
 	$(PY) benchmarks/tolerances.py --results $(BENCH_RESULTS)
 	$(PY) benchmarks/contention.py --results $(BENCH_RESULTS)

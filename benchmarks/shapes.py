@@ -1,10 +1,13 @@
-"""Answers shaped like their questions, on our own questions over the seed bulletins.
+"""Answers shaped like their questions, on our own questions over the seed bulletins and
+some policies.
 
-benchmarks/shaped_questions.jsonl holds 120 questions written from the bulletins' text,
-at least 15 of each shape (factoid, explanation, list, parts, yes_no, summary,
-about_article), each with the parts its answer must show (``expect``: verbatim pieces
-of the text), and where it applies the verdict (yes_no), the article (summary,
-about_article), what is asked of it (authors, date) and the date.
+benchmarks/shaped_questions.jsonl holds 132 questions written from the text: 120 over the
+seed bulletins, at least 15 of each shape (factoid, explanation, list, parts, yes_no,
+summary, about_article), and 12 over the policies of ../shared/datasets/gov-policy-qa
+(``corpus: policy``, asked of benchmarks/policy.py's index). Each has the parts its
+answer must show (``expect``: verbatim pieces of the text), and where it applies the
+verdict (yes_no), the article (summary, about_article), what is asked of it (authors,
+date) and the date.
 
 A question is **fully answered** when:
 - it is found, and every expected piece stands in the answer shown (its parts, or the
@@ -20,7 +23,7 @@ A question is **fully answered** when:
 Also reported: how often the question's shape was read as written, and ask's p50/p95
 over these questions (in process, one question at a time).
 
-    python benchmarks/shapes.py [--corpus DIR] [--results FILE] [--verbose]
+    python benchmarks/shapes.py [--corpus DIR] [--index-cache DIR] [--results FILE] [--verbose]
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from qa_service.models import prefer_passive_waits  # noqa: E402
 
 prefer_passive_waits()  # before torch loads OpenMP (models/threads.py)
 
+from benchmarks.policy import build_or_reuse  # noqa: E402
 from benchmarks.results import Results, percentile  # noqa: E402
 from qa_service.answering import Retriever, load_configured_reader  # noqa: E402
 from qa_service.answering.shape import SHAPES  # noqa: E402
@@ -97,6 +101,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "bulletins")
+    parser.add_argument("--index-cache", type=Path, default=Path.home() / ".cache" / "qa-service" / "bench",
+                        help="benchmarks/policy.py's cache: the policies' index")
     parser.add_argument("--results", default=None)
     parser.add_argument("--verbose", action="store_true", help="print every question not fully answered")
     args = parser.parse_args()
@@ -107,18 +113,24 @@ def main() -> None:
     encoder = load_encoder(settings)
     reader, reader_settings = load_configured_reader(settings.reader_weights, settings.model_cache,
                                                      settings.precision, settings.torch_threads)
+    policy_index, policy_build = build_or_reuse(args.index_cache, settings)
+    print(f"policy index: {policy_build}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "index"
         build = build_index(Settings.from_env(corpus_dir=args.corpus, index_dir=index_dir), encoder)
-        retriever = Retriever(load_index(index_dir), encoder, reader=reader, reader_settings=reader_settings)
+        folders = {"bulletins": index_dir, "policy": policy_index}
+        retrievers = {corpus: Retriever(load_index(folder), encoder, reader=reader,
+                                        reader_settings=reader_settings)
+                      for corpus, folder in folders.items()}
         use_threads(settings.torch_threads or QUESTION_THREADS)
-        retriever.ask("藁城区完成了多少户厕所改造？")  # warm-up: the first question loads lazily
+        for retriever in retrievers.values():
+            retriever.ask("藁城区完成了多少户厕所改造？")  # warm-up: the first question loads lazily
         full: dict[str, list[bool]] = defaultdict(list)
         read_as: dict[str, list[bool]] = defaultdict(list)
         took: list[float] = []
         for q in questions:
             started = time.perf_counter()
-            result = retriever.ask(q["question"])
+            result = retrievers[q.get("corpus", "bulletins")].ask(q["question"])
             took.append((time.perf_counter() - started) * 1000)
             problem = judge(q, result)
             full[q["shape"]].append(problem is None)

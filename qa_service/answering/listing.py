@@ -10,9 +10,10 @@ its lists in a few ways; the first that fits the span's paragraph is used:
    same words before a comma (这一年, 这一年, 这一年). A paragraph between them that does not
    open so (a line the page broke off) is passed over, two are not.
 
-An enumeration inside one sentence (、-separated) is no list of parts: the sentence is
-kept whole. Where nothing fits, there is no list (None), and the answer is the
-explanation's extent. How many items there are is said only where the text numbers them.
+An enumeration inside the span's own clause (、-separated) is no list of parts: the
+clause is kept whole, even where its sentence is one item of a numbered list. Where
+nothing fits, there is no list (None), and the answer is the explanation's extent. How
+many items there are is said only where the text numbers them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,19 @@ import re
 from dataclasses import dataclass
 
 from ..corpus import Article, Paragraph
-from .extent import LABEL, LABEL_FAMILIES, Label, label_at, numeral, paragraph_at, sentence_end, stripped
+from .extent import (
+    CLAUSE_BREAKS,
+    LABEL,
+    LABEL_FAMILIES,
+    Label,
+    clause_start,
+    enumerates,
+    label_at,
+    numeral,
+    paragraph_at,
+    sentence_end,
+    stripped,
+)
 
 MAX_GAP = 1  # paragraphs that do not open like the items, passed over between two items
 MAX_ITEMS = 20
@@ -49,11 +62,23 @@ def gather_list(article: Article, start: int, end: int) -> GatheredList | None:
     paragraph = paragraph_at(article, start)
     if paragraph is None:
         return None
+    if enumerates(article.text[slice(*_clause_of(article, start, end))]):
+        return None  # 撤销火车站、高速公路…等交通卡口: the list is inside the span's clause
     for gather in (_inline_items, _numbered_paragraphs, _alike_paragraphs):
         found = gather(article, paragraph)
         if found is not None and len(found.items) > 1 and _heads(article, found, paragraph, start):
             return found
     return None
+
+
+def _clause_of(article: Article, start: int, end: int) -> tuple[int, int]:
+    """The clause(s) the span stands in: from the clause break before it to the one after."""
+    paragraph = paragraph_at(article, start)
+    lower, upper = (paragraph.start, paragraph.end) if paragraph else (0, len(article.text))
+    last = end
+    while last < upper and article.text[last] not in CLAUSE_BREAKS:
+        last += 1
+    return clause_start(article.text, lower, start), last
 
 
 def _heads(article: Article, found: GatheredList, paragraph: Paragraph, start: int) -> bool:
@@ -95,7 +120,9 @@ def _numbered_paragraphs(article: Article, paragraph: Paragraph) -> GatheredList
     """Paragraphs opening with numbers of one kind in sequence, around or after the span's.
     A short numbered line reads as a heading (2.银行汇款) and still is an item; the
     unnumbered paragraphs after an item, up to the next, are its text (开户行：…)."""
-    paragraphs = [p for p in article.paragraphs if p.kind in ("body", "heading")]
+    # Any paragraph but a byline: layout rules read a short numbered line as a heading
+    # (2.银行汇款) or a caption (12条措施如下:), and it still is an item or an introduction.
+    paragraphs = [p for p in article.paragraphs if p.kind != "byline"]
     position = next((i for i, p in enumerate(paragraphs) if p.index == paragraph.index), None)
     if position is None:
         return None
@@ -130,7 +157,7 @@ def _numbered_paragraphs(article: Article, paragraph: Paragraph) -> GatheredList
         stop = order[k + 1] if k + 1 < len(order) else (i + 1 if p.kind == "body" else i + 1 + MAX_GAP)
         end = p.end
         for j in range(i + 1, min(stop, len(paragraphs))):
-            if labels[j] is not None or paragraphs[j].kind != "body":
+            if labels[j] is not None or paragraphs[j].kind == "heading":
                 break
             end = paragraphs[j].end
         first, last, _ = stripped(text, lab.end, end)

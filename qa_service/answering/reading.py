@@ -226,7 +226,7 @@ def read_passages(reader: PassageReader, index: LoadedIndex, question: str, hits
         first, last = trimmed(chunk.text, span.char_start, span.char_end)
         if last <= first:
             continue
-        last = with_asked_unit(question, chunk.text, first, last)
+        last = with_time_unit(chunk.text, first, with_asked_unit(question, chunk.text, first, last))
         start, end = chunk.char_start + first, chunk.char_start + last
         sentence_start, sentence_end = holding_sentence(index, chunk.article_id, chunk.char_start,
                                                         chunk.char_end, start, end)
@@ -320,6 +320,20 @@ def with_asked_unit(question: str, text: str, start: int, end: int) -> int:
         given = _GIVEN_UNIT.match(text, end)
         if given:
             return given.end()
+    return end
+
+
+_DATE_PART = re.compile(r"[年月]")
+_DIGIT_END = re.compile(r"[0-9０-９]$")
+_TIME_UNITS = "日时点号"
+
+
+def with_time_unit(text: str, start: int, end: int) -> int:
+    """The span's end, moved past the unit of a date or time it stops short of: the
+    reader's `2020年2月22日24` of `2020年2月22日24时`, `10月10` of `10月10日`."""
+    span = text[start:end]
+    if end < len(text) and _DATE_PART.search(span) and _DIGIT_END.search(span) and text[end] in _TIME_UNITS:
+        return end + 1
     return end
 
 

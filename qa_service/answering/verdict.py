@@ -48,7 +48,9 @@ def verdict_of(question: str, sentence: str) -> Verdict:
     before = sentence[clause_start:start]
     if _HEDGE.search(before):
         return "unstated"
-    if _NEGATION.search(_NOT_NEGATION.sub("", before[-NEGATION_REACH:])):
+    # A negating word the question asks about itself (是否停止了…) is its predicate, not a 否.
+    negations = [m.group() for m in _NEGATION.finditer(_NOT_NEGATION.sub("", before[-NEGATION_REACH:]))]
+    if any(word not in predicate for word in negations):
         return "no"
     return "yes"
 

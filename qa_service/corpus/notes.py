@@ -12,7 +12,7 @@ from .ingest import Article
 from .summaries import SummaryPart, summarize
 
 # Bumped when the rules change: notes of another version are made again, not reused.
-NOTES_VERSION = "1"
+NOTES_VERSION = "2"
 
 
 @dataclass(frozen=True)

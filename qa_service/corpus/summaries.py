@@ -2,7 +2,8 @@
 headings and its key sentences, each a verbatim span at its offsets.
 
 - The lead: the opening sentence(s) of the first body paragraph, where news articles
-  say who did what, when (up to ``LEAD_CHARS``, at least one sentence).
+  say who did what, when (up to ``LEAD_CHARS``, at least one sentence); a notice's
+  salutation (各县（市、区）人民政府：) is passed over.
 - Section headings: heading paragraphs after the body begins that open body text. A
   title before the body, or headings of other articles printed at a page's foot (a
   heading followed by a heading or a caption), are not sections.
@@ -58,6 +59,8 @@ def summarize(article: Article, key_sentences: int = KEY_SENTENCES) -> list[Summ
         return []
     parts: list[SummaryPart] = []
     first = body[0]
+    if len(body) > 1 and _salutation(text[first.start : first.end]):
+        first = body[1]  # 各县（市、区）人民政府： is who a notice is for, not what it says
     taken = 0
     for start, end in split_sentences(text, first.start, first.end):
         if taken >= LEAD_CHARS:
@@ -74,6 +77,12 @@ def summarize(article: Article, key_sentences: int = KEY_SENTENCES) -> list[Summ
     for paragraph, start, end in _key_sentences(text, candidates, key_sentences):
         parts.append(SummaryPart("key", paragraph, start, end))
     return sorted(parts, key=lambda part: part.char_start)
+
+
+def _salutation(paragraph: str) -> bool:
+    """A paragraph naming whom a notice addresses: one line ending in a colon, no sentence."""
+    line = paragraph.strip()
+    return line.endswith(("：", ":")) and not any(mark in line for mark in "。！？!?")
 
 
 def _key_sentences(text: str, candidates: list[tuple[int, int, int]],

@@ -109,6 +109,7 @@ def test_item_numbers_are_read_in_any_writing(written: str, value: int) -> None:
     ("藁城区是否在全市率先推行了“巷长制”？", "在全市率先推行“巷长制”,村民参与逐渐形成。", "yes"),
     ("企业是否可以复工？", "员工每日测量体温。", "unstated"),  # says nothing of it
     ("项目是否不断推进？", "项目建设不断推进。", "yes"),  # 不断 negates nothing
+    ("是否停止了公众聚集活动？", "各地立即停止公众聚集活动。", "yes"),  # 停止 is what is asked
 ])
 def test_yes_or_no_only_where_the_sentence_says_so(question: str, sentence: str, verdict: str) -> None:
     assert verdict_of(question, sentence) == verdict

@@ -14,6 +14,7 @@ from qa_service.answering.reading import (
     unshouted,
     with_asked_unit,
     with_question_mark,
+    with_time_unit,
 )
 from qa_service.answering.search import Hit
 from qa_service.config import Settings
@@ -326,3 +327,13 @@ def test_the_reader_hears_a_carelessly_typed_question_as_written_properly(
     assert result["question"] == typed  # the user's words are shown as typed
     # Not a rewording the user is told about: that is for the official vocabulary.
     assert result["answer"]["read_as"] is None
+
+
+@pytest.mark.parametrize(("text", "span", "shown"), [
+    ("自2020年2月22日24时起撤销", "2020年2月22日24", "2020年2月22日24时"),
+    ("于10月10日举行", "10月10", "10月10日"),
+    ("共24时段", "24", "24"),  # no date around it: not a time
+])
+def test_a_date_or_time_keeps_its_unit(text: str, span: str, shown: str) -> None:
+    start = text.index(span)
+    assert text[start : with_time_unit(text, start, start + len(span))] == shown

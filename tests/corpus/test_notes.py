@@ -91,3 +91,12 @@ def test_notes_survive_storage_and_another_version_is_made_again(seed: dict[str,
     assert ArticleNotes.from_json(stored) == notes
     assert ArticleNotes.from_json(stored.replace(f'"version": "{NOTES_VERSION}"', '"version": "0"')) is None
     assert ArticleNotes.from_json("not json") is None
+
+
+def test_a_notices_salutation_is_not_its_lead() -> None:
+    text = ("关于恢复交通秩序的通告\n\n各县（市、区）疫情防控领导小组办公室：\n\n"
+            "为加快恢复交通运输秩序，市疫情防控领导小组决定撤销所有交通卡口，现就有关事项通知如下：\n\n"
+            "一、自2月22日24时起撤销交通卡口。\n")
+    [article] = parse_document(text, "x.txt")
+    lead = [p for p in summarize(article) if p.kind == "lead"]
+    assert article.text[lead[0].char_start : lead[0].char_end].startswith("为加快恢复交通运输秩序")
