@@ -36,7 +36,8 @@ def passages_json(store: ChunkStore, outcome: Outcome, top_k: int, found: bool) 
             "article": {**article_json(chunk.article_id, chunk.title, chunk.source, chunk.date,
                                        chunk.date_source),
                         # Republished copies of it, not searched themselves (同文另见 N 处).
-                        "copies": store.copies_of(chunk.article_id)},
+                        "copies": store.copies_of(chunk.article_id),
+                        "authors": [a.name for a in store.notes_of(chunk.article_id).authors]},
             "paragraph": chunk.paragraph,
             "page": store.page_at(chunk.article_id, chunk.char_start),
             "char_start": chunk.char_start,
@@ -70,7 +71,8 @@ def article_of(store: ChunkStore, article_id: str) -> dict | None:
     if article is None:
         return None
     return {**article_json(article.id, article.title, article.source, article.date, article.date_source),
-            "copies": store.copies_of(article.id)}
+            "copies": store.copies_of(article.id),
+            "authors": [a.name for a in store.notes_of(article.id).authors]}
 
 
 def add_shape(answer: dict | None, shaped: ShapedAnswer | None, store: ChunkStore,

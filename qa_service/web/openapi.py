@@ -34,6 +34,9 @@ _ARTICLE_REF = {
     "required": ["id", "title", "source", "date"],
     "properties": {"id": {"type": "string"}, "title": {"type": "string"},
                    "source": {"type": "string"}, "date": _DATE, "date_source": _DATE_SOURCE,
+                   "authors": {"type": "array", "items": {"type": "string"}, "description": (
+                       "Who wrote it, as its byline says (found at build time; a photo credit is "
+                       "never an author). Empty where it has no byline.")},
                    "copies": {"type": "array", "description": (
                        "Republished copies of this article (同文另见), oldest first: found at build "
                        "time by MinHash over the body text, stored but never searched themselves."),

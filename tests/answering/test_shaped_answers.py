@@ -97,6 +97,9 @@ def test_who_wrote_it_is_answered_from_the_byline_never_a_photo_credit(retriever
     assert result["found"] and answer["shape"] == "about_article" and answer["about"] == "authors"
     assert [p["text"] for p in answer["parts"]] == ["张建功", "秦思", "王凯凯", "苏秋菊"]
     assert all(p["label"] == "作者" for p in answer["parts"])
+    assert answer["article"]["authors"] == ["张建功", "秦思", "王凯凯", "苏秋菊"]  # article.authors
+    cards = {p["article"]["title"]: p["article"]["authors"] for p in result["passages"]}
+    assert cards["藁城这一年"] == ["张建功", "秦思", "王凯凯", "苏秋菊"]
     assert_verbatim(retriever, answer["parts"])
     dated = retriever.ask("《石市举行2021年第四季度项目观摩活动并召开讲评总结大会》是哪天发表的？")
     assert dated["found"] and dated["answer"]["about"] == "date" and dated["answer"]["parts"] == []
