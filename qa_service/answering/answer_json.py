@@ -107,6 +107,12 @@ def add_shape(answer: dict | None, shaped: ShapedAnswer | None, store: ChunkStor
                   "passage_rank": None, "kind": shaped.kind, "sentence": None}
     if shaped.kind != "factoid":
         answer["text"] = shaped.text
+    elif shaped.parts and answer.get("char_end") != shaped.parts[0].char_end:
+        # The span cut to its first amount (2.5万户 of 2.5万户、精品庭院6473户): shown as cut.
+        answer.update(text=shaped.parts[0].text, char_end=shaped.parts[0].char_end)
+        for passage in passages:
+            if passage.get("answer_span") and passage["answer_span"][0] == answer["char_start"]:
+                passage["answer_span"] = [answer["char_start"], answer["char_end"]]
     answer.update(shape=shaped.kind, parts=parts, verdict=shaped.verdict,
                   verdict_label=VERDICT_LABELS.get(shaped.verdict or ""), count=shaped.count,
                   about=shaped.about, unanswered=shaped.unanswered)

@@ -91,8 +91,8 @@ def shape_answer(shape: QuestionShape, question: str, store: ChunkStore, span: L
     if article is None:
         return None
     if kind == "factoid":
-        return ShapedAnswer(kind, [_part(article, span.char_start, first_amount(question, article.text,
-                                                                            span.char_start, span.char_end))])
+        end = first_amount(question, article.text, span.char_start, span.char_end)
+        return ShapedAnswer(kind, [_part(article, span.char_start, end)])
     if kind == "yes_no":
         return _yes_no(question, store, article, span, nearby)
     if kind == "parts" and shape.parts and read_part is not None:

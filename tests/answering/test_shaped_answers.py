@@ -124,3 +124,15 @@ def test_a_part_no_passage_answers_is_said_to_be_unanswered(settings: Settings,
     answer = retriever.ask("“五个一批”项目一共有多少个，总投资多少？")["answer"]
     assert [p["text"] for p in answer["parts"]] == ["181个"]
     assert answer["unanswered"] == ["总投资多少"]
+
+
+def test_a_factoid_asking_an_amount_shows_the_first_amount_only(settings: Settings,
+                                                                 fake_encoder: FakeEncoder) -> None:
+    build_index(settings, fake_encoder)
+    retriever = Retriever(load_index(settings.index_dir), fake_encoder,
+                          reader=FakeReader({"美丽庭院": "2.5万户、精品庭院6473户"}))
+    result = retriever.ask("藁城区创建了多少户美丽庭院？")
+    answer = result["answer"]
+    assert answer["text"] == "2.5万户" and [p["text"] for p in answer["parts"]] == ["2.5万户"]
+    assert result["passages"][0]["answer_span"] == [answer["char_start"], answer["char_end"]]
+    assert_verbatim(retriever, answer["parts"])
