@@ -65,8 +65,11 @@ def label_at(text: str, position: int) -> Label | None:
     while position < len(text) and text[position] in " \t\u3000":
         position += 1
     m = LABEL.match(text, position)
-    if m is None:
-        return None
+    return None if m is None else label_of(m)
+
+
+def label_of(m: re.Match[str]) -> Label:
+    """The item number a match of LABEL found."""
     family = next(f for f in LABEL_FAMILIES if m.group(f))
     return Label(family, numeral(m.group(f"{family}_n")), m.start(), m.end())
 
@@ -82,6 +85,13 @@ def clause_start(text: str, lower: int, offset: int) -> int:
     """Where the clause holding ``offset`` begins (not before ``lower``)."""
     while offset > lower and text[offset - 1] not in CLAUSE_BREAKS and text[offset - 1] != "\n":
         offset -= 1
+    return offset
+
+
+def clause_end(text: str, offset: int, upper: int) -> int:
+    """Where the clause holding ``offset`` ends (before its break), not after ``upper``."""
+    while offset < upper and text[offset] not in CLAUSE_BREAKS and text[offset] != "\n":
+        offset += 1
     return offset
 
 

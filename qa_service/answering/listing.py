@@ -23,14 +23,13 @@ from dataclasses import dataclass
 
 from ..corpus import Article, Paragraph
 from .extent import (
-    CLAUSE_BREAKS,
     LABEL,
-    LABEL_FAMILIES,
     Label,
+    clause_end,
     clause_start,
     enumerates,
     label_at,
-    numeral,
+    label_of,
     paragraph_at,
     sentence_end,
     stripped,
@@ -75,10 +74,7 @@ def _clause_of(article: Article, start: int, end: int) -> tuple[int, int]:
     """The clause(s) the span stands in: from the clause break before it to the one after."""
     paragraph = paragraph_at(article, start)
     lower, upper = (paragraph.start, paragraph.end) if paragraph else (0, len(article.text))
-    last = end
-    while last < upper and article.text[last] not in CLAUSE_BREAKS:
-        last += 1
-    return clause_start(article.text, lower, start), last
+    return clause_start(article.text, lower, start), clause_end(article.text, end, upper)
 
 
 def _heads(article: Article, found: GatheredList, paragraph: Paragraph, start: int) -> bool:
@@ -99,9 +95,10 @@ def _heads(article: Article, found: GatheredList, paragraph: Paragraph, start: i
 def _inline_items(article: Article, paragraph: Paragraph) -> GatheredList | None:
     """一是…二是…三是… (or （一）…（二）…) within one paragraph: each from its number to the next."""
     text = article.text
+    inline = ("shi", "paren", "circled", "di")
     labels = [lab for m in LABEL.finditer(text, paragraph.start, paragraph.end)
-              if (lab := _label_of(m)) is not None and lab.family in ("shi", "paren", "circled", "di")]
-    for family in ("shi", "paren", "circled", "di"):
+              if (lab := label_of(m)).family in inline]
+    for family in inline:
         run = _numbered_run([lab for lab in labels if lab.family == family])
         if len(run) < 2:
             continue
@@ -205,13 +202,6 @@ def _opening(text: str, paragraph: Paragraph) -> tuple[str, str] | None:
     if words:
         return ("words", words.group("words"))
     return None
-
-
-def _label_of(m: re.Match[str]) -> Label | None:
-    family = next((f for f in LABEL_FAMILIES if m.group(f)), None)
-    if family is None:
-        return None
-    return Label(family, numeral(m.group(f"{family}_n")), m.start(), m.end())
 
 
 def _numbered_run(labels: list[Label]) -> list[Label]:
