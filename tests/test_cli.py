@@ -76,7 +76,8 @@ def test_ask_json_has_the_documented_shape(runner: CliRunner) -> None:
     assert len(answer["passages"]) == 2
     passage = answer["passages"][0]
     assert set(passage) >= {"rank", "score", "text", "article", "paragraph", "char_start", "char_end"}
-    assert set(passage["article"]) == {"id", "title", "source", "date", "date_source", "copies"}
+    assert set(passage["article"]) == {"id", "title", "source", "date", "date_source", "copies", "authors"}
+    assert answer["answer"]["shape"] == "factoid" and answer["answer"]["parts"][0]["text"] == "14880户"
     assert "14880户" in passage["text"]
 
 
