@@ -81,6 +81,12 @@ def paragraph_at(article: Article, offset: int) -> Paragraph | None:
     return None
 
 
+def paragraph_bounds(article: Article, offset: int) -> tuple[int, int]:
+    """The offsets of the paragraph holding ``offset`` (the whole text where none does)."""
+    paragraph = paragraph_at(article, offset)
+    return (paragraph.start, paragraph.end) if paragraph else (0, len(article.text))
+
+
 def clause_start(text: str, lower: int, offset: int) -> int:
     """Where the clause holding ``offset`` begins (not before ``lower``)."""
     while offset > lower and text[offset - 1] not in CLAUSE_BREAKS and text[offset - 1] != "\n":
@@ -130,8 +136,7 @@ def explanation_extent(article: Article, start: int, end: int) -> tuple[int, int
     its paragraph; the item number it opens with is taken off as its label. A short
     sentence that opens its paragraph (要以安全环保的理念夯实发展基石。) names a point that
     the next sentence explains: the answer goes on through that one."""
-    paragraph = paragraph_at(article, start)
-    lower, upper = (paragraph.start, paragraph.end) if paragraph else (0, len(article.text))
+    lower, upper = paragraph_bounds(article, start)
     text = article.text
     first = clause_start(text, lower, start)
     last = sentence_end(text, max(end - 1, start), upper)
@@ -156,8 +161,7 @@ def list_extent(article: Article, start: int, end: int) -> tuple[int, int, Label
     text = article.text
     if enumerates(text[first:last]):
         return first, last, label
-    paragraph = paragraph_at(article, start)
-    lower = paragraph.start if paragraph else 0
+    lower, _ = paragraph_bounds(article, start)
     opening = sentence_start(text, lower, first)
     clause_end = first
     for _ in range(MAX_CLAUSES_BACK):
@@ -173,8 +177,7 @@ def list_extent(article: Article, start: int, end: int) -> tuple[int, int, Label
 
 def sentence_extent(article: Article, start: int, end: int) -> tuple[int, int]:
     """The whole sentence(s) the span lies in, within its paragraph."""
-    paragraph = paragraph_at(article, start)
-    lower, upper = (paragraph.start, paragraph.end) if paragraph else (0, len(article.text))
+    lower, upper = paragraph_bounds(article, start)
     first = sentence_start(article.text, lower, start)
     last = sentence_end(article.text, max(end - 1, start), upper)
     first, last, _ = stripped(article.text, first, max(last, end))

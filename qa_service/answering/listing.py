@@ -31,6 +31,7 @@ from .extent import (
     label_at,
     label_of,
     paragraph_at,
+    paragraph_bounds,
     sentence_end,
     stripped,
 )
@@ -72,8 +73,7 @@ def gather_list(article: Article, start: int, end: int) -> GatheredList | None:
 
 def _clause_of(article: Article, start: int, end: int) -> tuple[int, int]:
     """The clause(s) the span stands in: from the clause break before it to the one after."""
-    paragraph = paragraph_at(article, start)
-    lower, upper = (paragraph.start, paragraph.end) if paragraph else (0, len(article.text))
+    lower, upper = paragraph_bounds(article, start)
     return clause_start(article.text, lower, start), clause_end(article.text, end, upper)
 
 
