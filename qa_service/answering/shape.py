@@ -88,6 +88,10 @@ def shape_of(question: str, names_an_article: bool = False) -> QuestionShape:
     text = masked(question.strip())
     if not re.search(r"[\u4e00-\u9fff]", text):
         return _english_shape(text)
+    if re.match(r"[A-Za-z]", text):  # English around a Chinese name: Who wrote 藁城这一年?
+        english = _english_shape(text)
+        if english.kind != "factoid":
+            return english
     if names_an_article or _ARTICLE.search(text):
         for kind, pattern in (("about_article", _ABOUT_ARTICLE), ("summary", _SUMMARY)):
             found = pattern.search(text)

@@ -24,6 +24,7 @@ from ..conftest import FakeEncoder, FakeReader
     ("这次观摩活动看了哪些县区的项目？", "list"),
     ("有哪些县区参加了观摩吗？", "list"),  # 吗 after a question word asks for the items
     ("Which counties were visited?", "list"),
+    ("APP有哪些功能？", "list"),  # Chinese after a Latin word is read as Chinese
     # The clauses that explain.
     ("漯河市如何加快企业复工，加快项目开工？", "explanation"),  # one question, two verbs
     ("上海市对菜场商超有何管理要求？", "explanation"),
@@ -44,6 +45,7 @@ from ..conftest import FakeEncoder, FakeReader
     ("这篇文章是哪天发表的？", "about_article"),
     ("这篇报道的记者是谁？", "about_article"),
     ("Who wrote this article?", "about_article"),
+    ("Who wrote 藁城这一年?", "about_article"),  # English around a Chinese title
     # The same words about something an article tells.
     ("《黄泉归来》的作者是谁？", "factoid"),
     ("黄花镇主要收入来源是什么？", "factoid"),
